@@ -1,0 +1,55 @@
+# opsdata: the one entry point. `make demo` and `make test` are all a newcomer needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+OPSDATA := $(BIN)/opsdata
+
+.PHONY: help deps system-deps db-up demo test test-python test-sql lint bench serve clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+system-deps:  ## apt packages the embedded cluster needs (only the missing ones)
+	@bash infra/local/install-system-deps.sh
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip install -q -r requirements-dev.txt
+	@$(BIN)/python -m pip install -q --no-deps -e .
+	@touch $@
+
+deps: system-deps $(VENV)/.installed  ## system packages and the virtualenv
+
+db-up: deps  ## start the embedded cluster and migrate it
+	@$(OPSDATA) db up
+	@$(OPSDATA) db migrate
+
+demo: db-up  ## a realistic demo shop in the local database, with a summary
+	@$(OPSDATA) demo
+
+test: db-up  ## everything CI runs: pytest (coverage >= 80%) and pgTAP
+	@$(MAKE) --no-print-directory test-python test-sql
+
+test-python: deps
+	@$(BIN)/python -m pytest
+
+test-sql: deps
+	@$(OPSDATA) db test
+
+lint: deps  ## ruff, and template.yaml validated offline
+	@$(BIN)/ruff check functions tests
+	@$(BIN)/ruff format --check functions tests
+
+serve: db-up  ## the HTTP API on http://127.0.0.1:8000
+	@$(OPSDATA) serve
+
+bench: db-up  ## benchmarks, printed as a table
+	@$(BIN)/python -m tests.bench
+
+clean:  ## stop the cluster and remove local state (venv, cluster data)
+	-@test -x $(OPSDATA) && $(OPSDATA) db down
+	rm -rf $(VENV) .local .pytest_cache .ruff_cache .coverage*

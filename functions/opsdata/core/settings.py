@@ -1,0 +1,38 @@
+"""Settings: one pydantic model, read once from the environment.
+
+Nothing else in opsdata reads os.environ for configuration.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# functions/opsdata/core/settings.py -> the checkout root (only meaningful outside Lambda).
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+LOCAL_DB_PASSWORD = "postgres"  # noqa: S105 - the embedded cluster's password, as with `supabase start`
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    database_url: str | None = Field(
+        default=None,
+        description="Postgres URL (role postgres). When set, nothing local is started.",
+    )
+    db_port: int = Field(default=54322, alias="OPSDATA_DB_PORT", ge=1024, le=65535)
+    local_dir: Path = Field(default=REPO_ROOT / ".local", alias="OPSDATA_LOCAL_DIR")
+    pg_bin: Path = Field(default=Path("/usr/lib/postgresql/15/bin"), alias="OPSDATA_PG_BIN")
+
+    @property
+    def uses_local_cluster(self) -> bool:
+        return not self.database_url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
