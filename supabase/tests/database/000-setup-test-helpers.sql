@@ -86,15 +86,18 @@ create or replace function tests.create_two_shops(p_role text default 'viewer')
 returns void
 language plpgsql
 as $$
+declare
+  v_alpha uuid := tests.create_shop('alpha.pgtap.test');
+  v_beta uuid := tests.create_shop('beta.pgtap.test');
+  v_alpha_member uuid := tests.create_user('member@alpha.pgtap.test');
+  v_beta_member uuid := tests.create_user('member@beta.pgtap.test');
+  v_stranger uuid := tests.create_user('stranger@pgtap.test');
 begin
+  perform tests.add_member(v_alpha, v_alpha_member, p_role);
+  perform tests.add_member(v_beta, v_beta_member, p_role);
   create temporary table ids on commit drop as
-    select tests.create_shop('alpha.pgtap.test') as alpha,
-           tests.create_shop('beta.pgtap.test') as beta,
-           tests.create_user('member@alpha.pgtap.test') as alpha_member,
-           tests.create_user('member@beta.pgtap.test') as beta_member,
-           tests.create_user('stranger@pgtap.test') as stranger;
-  perform tests.add_member(alpha, alpha_member, p_role) from ids;
-  perform tests.add_member(beta, beta_member, p_role) from ids;
+    select v_alpha as alpha, v_beta as beta, v_alpha_member as alpha_member,
+           v_beta_member as beta_member, v_stranger as stranger;
   grant select on ids to anon, authenticated, service_role;
 end
 $$;
