@@ -158,7 +158,7 @@ $$;
 -- sees exactly their shop's rows, authenticated cannot write, service_role can.
 -- Needs tests.create_two_shops() and rows of p_table in both shops (checked, so the read
 -- checks cannot pass on an empty table). p_new_row inserts one new row for shop alpha (it may
--- read `ids`); p_new_row_key is a predicate matching only that row. 15 tests.
+-- read `ids`); p_new_row_key is a predicate matching only that row within alpha. 15 tests.
 create or replace function tests.check_shop_table(p_table regclass, p_new_row text, p_new_row_key text)
 returns setof text
 language plpgsql
@@ -211,9 +211,9 @@ begin
 
   perform tests.authenticate_as_service_role();
   return next tests.changes_one_row(p_new_row, format('%s: service_role inserts', v_label));
-  return next tests.changes_one_row(format('update %s set shop_id = shop_id where %s', p_table, p_new_row_key),
+  return next tests.changes_one_row(format('update %s set shop_id = shop_id where shop_id = %L and (%s)', p_table, v_alpha, p_new_row_key),
                                     format('%s: service_role updates', v_label));
-  return next tests.changes_one_row(format('delete from %s where %s', p_table, p_new_row_key),
+  return next tests.changes_one_row(format('delete from %s where shop_id = %L and (%s)', p_table, v_alpha, p_new_row_key),
                                     format('%s: service_role deletes', v_label));
   perform tests.clear_authentication();
 end
