@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
@@ -108,3 +108,30 @@ def use_database(monkeypatch: pytest.MonkeyPatch, fresh_database_url: str) -> It
     get_settings.cache_clear()
     yield fresh_database_url
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def new_project_database(cluster: LocalCluster) -> Iterator[Callable[[], str]]:
+    """Makes databases with only the platform emulation (what a new Supabase project has).
+
+    Call it for each database you need; all are dropped afterwards.
+    """
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"opsdata_fresh_{SESSION_TAG}_{uuid.uuid4().hex[:8]}"
+        with connect(cluster.admin_url()) as admin:
+            admin.execute(f'create database "{name}" owner postgres')
+        made.append(name)
+        cluster.apply_platform(name)
+        return cluster.url(name)
+
+    yield make
+    for name in made:
+        _drop_database(cluster, name)
+
+
+@pytest.fixture
+def empty_database(new_project_database: Callable[[], str]) -> str:
+    """One database with only the platform emulation: what a new Supabase project looks like."""
+    return new_project_database()

@@ -17,6 +17,8 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+# Node.js and npm for the Supabase CLI (npm package `supabase`), unless some Node.js is there.
+command -v npm >/dev/null || missing+=(nodejs npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "installing missing system packages: ${missing[*]}" >&2

@@ -76,6 +76,16 @@ create extension if not exists "uuid-ossp" with schema extensions;
 create extension if not exists pgcrypto with schema extensions;
 create extension if not exists pgtap with schema extensions;
 
+-- plpgsql_check backs `supabase db lint`. It is untrusted, so `postgres` cannot create it here
+-- (on Supabase, supautils lets it): pre-created where the Debian package is installed.
+do $$
+begin
+  if exists (select 1 from pg_available_extensions where name = 'plpgsql_check') then
+    create extension if not exists plpgsql_check with schema extensions;
+  end if;
+end
+$$;
+
 -- pg_cron lives only in the database named by cron.database_name (as on Supabase: postgres).
 do $$
 begin

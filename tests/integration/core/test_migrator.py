@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -11,19 +9,6 @@ import pytest
 
 from opsdata.core import migrations
 from opsdata.core.db import connect
-from opsdata.localstack import LocalCluster
-
-
-@pytest.fixture
-def empty_database(cluster: LocalCluster) -> Iterator[str]:
-    """A database with only the platform emulation: what a new Supabase project looks like."""
-    name = f"opsdata_fresh_{uuid.uuid4().hex[:8]}_empty"
-    with connect(cluster.admin_url()) as admin:
-        admin.execute(f'create database "{name}" owner postgres')
-    cluster.apply_platform(name)
-    yield cluster.url(name)
-    with connect(cluster.admin_url()) as admin:
-        admin.execute(f'drop database "{name}" with (force)')
 
 
 def test_migrates_an_empty_project_and_records_like_the_supabase_cli(empty_database: str) -> None:
