@@ -178,6 +178,24 @@ def db_status() -> None:
             label = "not applied" if recorded is None else "changed since applied"
             console.print(f"  function file {migrations.function_key(path)}: [yellow]{label}[/yellow]")
     console.print(f"function files: {len(files) - changed} of {len(files)} applied and current")
+    with connect(url) as conn:
+        console.print(_jobs_scheduling_summary(conn))
+
+
+def _jobs_scheduling_summary(conn) -> str:
+    """Whether the registered jobs are really scheduled (pg_cron runs in one database only)."""
+    if conn.execute("select to_regclass('private.jobs') is null").fetchone()[0]:
+        return "jobs: none registered (not migrated)"
+    registered = conn.execute("select count(*) from private.jobs").fetchone()[0]
+    if not conn.execute("select exists (select 1 from pg_extension where extname = 'pg_cron')").fetchone()[0]:
+        return (
+            f"jobs: {registered} registered, [yellow]NOT scheduled: pg_cron is not installed in this database[/yellow]"
+        )
+    scheduled = conn.execute(
+        "select count(*) from cron.job where jobname in (select name from private.jobs)"
+    ).fetchone()[0]
+    colour = "green" if scheduled == registered else "yellow"
+    return f"jobs: {registered} registered, [{colour}]{scheduled} scheduled in pg_cron[/{colour}]"
 
 
 @db.command("bundle")

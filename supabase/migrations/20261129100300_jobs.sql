@@ -3,6 +3,20 @@
 -- pg_cron runs only in the database named by cron.database_name (postgres on Supabase);
 -- elsewhere (scratch and test databases) the registry is kept and nothing is scheduled.
 
+-- ===== extensions ===================================================================
+-- On Supabase `postgres` may enable pg_cron in the database pg_cron serves. Anywhere else it
+-- is refused (another database: P0001; no rights: 42501; not installed: 58P01), and jobs are
+-- registered without being scheduled (`opsdata db status` reports it).
+do $$
+begin
+  create extension if not exists pg_cron;
+exception
+  when insufficient_privilege or raise_exception or undefined_file then
+    raise notice 'pg_cron is not available in database %: jobs are registered, not scheduled (%)',
+      current_database(), sqlerrm;
+end
+$$;
+
 -- ===== tables =======================================================================
 -- one row per named job
 create table private.jobs (

@@ -1,8 +1,10 @@
 -- purge_job_history: deletes job history older than p_keep (pg_cron's own history included:
 -- cron.job_run_details is never purged by pg_cron itself). Job: purge_job_history (daily).
+-- SECURITY DEFINER: service_role may run jobs but has no rights on schema cron (owner: postgres).
 create or replace function private.purge_job_history(p_keep interval default interval '30 days')
 returns jsonb
 language plpgsql
+security definer
 set search_path = ''
 as $$
 declare
