@@ -26,6 +26,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import phonenumbers
 
@@ -276,8 +277,11 @@ class Redactor:
         self._regions = tuple(dict.fromkeys([*regions, *self.phone_regions]))
 
     # ----- detection ------------------------------------------------------------------
-    def detect(self, text: str) -> list[Hit]:
-        """Non-overlapping hits in text order; earlier detectors win overlaps."""
+    def detect(self, text: str, *, generic: bool = True) -> list[Hit]:
+        """Non-overlapping hits in text order; earlier detectors win overlaps.
+
+        With generic=False only the conversation's known values are looked for (the audit's check).
+        """
         taken: list[Hit] = []
 
         def offer(kind: str, start: int, end: int) -> None:
@@ -288,6 +292,8 @@ class Redactor:
                     return
             taken.append(Hit(kind, start, end))
 
+        if not generic:
+            return self._detect_known(text, taken, offer)
         for m in _CHATWOOT_LINK_RE.finditer(text):
             offer("link", m.start(), m.end())
         if "mention://" in text:
@@ -327,6 +333,14 @@ class Redactor:
                 start, end = self._phone_span(text, m.start(), m.end())
                 if end:
                     offer("phone", start, end)
+        return self._detect_known(text, taken, offer)
+
+    def _detect_known(self, text: str, taken: list[Hit], offer: Any) -> list[Hit]:
+        if self._known_phone_tails and _DIGITS_RE.search(text):
+            for m in _PHONE_CANDIDATE_RE.finditer(text):
+                digits = digits_of(m.group())
+                if any(digits.endswith(tail) for tail in self._known_phone_tails):
+                    offer("phone", m.start(), m.end())
         for kind, pattern in (
             ("identifier", self._identifier_re),
             ("handle", self._handle_re),
