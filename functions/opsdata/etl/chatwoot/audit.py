@@ -104,8 +104,9 @@ class Auditor:
     def check_output(self, directory: Path) -> None:
         docstore_digest = hashlib.sha256()
         for line_no, value in _docstore_entries(directory / "docstore.json"):
-            if isinstance(value, dict) and "__data__" in value:
-                docstore_digest.update(json.dumps(value["__data__"], sort_keys=True).encode())
+            entry = value[1] if isinstance(value, list) else None
+            if isinstance(entry, dict) and "__data__" in entry:
+                docstore_digest.update(json.dumps(entry["__data__"], sort_keys=True).encode())
             self.check_value(f"docstore.json line {line_no}", value)
         nodes_digest = hashlib.sha256()
         with (directory / "nodes.jsonl").open(encoding="utf-8") as handle:

@@ -23,7 +23,13 @@ from psycopg.types.json import Jsonb
 from opsdata.etl.chatwoot.corpus import BuiltConversation, StoredImage, channel_name
 
 SOURCE = "chatwoot"
-_LOCK_NAMESPACE = 7_344_201_977  # pg_advisory_lock(namespace, hashtext(shop)) for chatwoot runs
+
+
+def _lock_key(shop_id: uuid.UUID) -> int:
+    """A stable signed 64-bit advisory lock key per shop for Chatwoot runs."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(f"chatwoot-etl:{shop_id}".encode()).digest()[:8], "big", signed=True)
 
 
 class RunLockedError(RuntimeError):
@@ -56,9 +62,7 @@ def start_run(conn: psycopg.Connection, shop_domain: str, options: Mapping[str, 
             created = True
         assert row is not None
         shop_id = row[0]
-    locked = conn.execute(
-        "select pg_try_advisory_lock(%s, hashtext(%s))", (_LOCK_NAMESPACE, str(shop_id))
-    ).fetchone()
+    locked = conn.execute("select pg_try_advisory_lock(%s)", (_lock_key(shop_id),)).fetchone()
     if not (locked and locked[0]):
         raise RunLockedError(f"another Chatwoot ETL run for {shop_domain} is in progress")
     with conn.transaction():
@@ -120,7 +124,7 @@ def finish_run(
                 run.sync_run_id,
             ),
         )
-    conn.execute("select pg_advisory_unlock(%s, hashtext(%s))", (_LOCK_NAMESPACE, str(run.shop_id)))
+    conn.execute("select pg_advisory_unlock(%s)", (_lock_key(run.shop_id),))
 
 
 def known_images(conn: psycopg.Connection, shop_id: uuid.UUID, keys: Iterable[str]) -> dict[str, StoredImage]:
