@@ -41,7 +41,10 @@ class PrivacyAuditError(RuntimeError):
 
 
 def _digest(value: str) -> int:
-    return int.from_bytes(hashlib.blake2b(value.encode(), digest_size=8).digest(), "big")
+    return hash(value)  # in-process only: the set never leaves this run
+
+
+_CLEAN_CACHE_LIMIT = 200_000  # strings already found clean (structural keys and values repeat a lot)
 
 
 @dataclass
@@ -50,6 +53,7 @@ class Auditor:
     findings: list[str] = field(default_factory=list)
     scanned_strings: int = 0
     _generic: Redactor = field(default_factory=lambda: Redactor(Identity()))
+    _clean: set[int] = field(default_factory=set)
 
     # ----- per conversation -----------------------------------------------------------
     def remember(self, identity: Identity) -> None:
@@ -65,23 +69,34 @@ class Auditor:
             if len(words) >= 2:
                 self.known.add(_digest(" ".join(words)))
 
-    def check_conversation(self, identity: Identity, where: str, nodes: Iterable[dict[str, Any]]) -> None:
-        """Known values of this conversation in any string of its nodes."""
-        redactor = Redactor(identity)
+    def check_conversation(self, redactor: Redactor, where: str, nodes: Iterable[dict[str, Any]]) -> None:
+        """Known values of this conversation (the redactor's identity) in any string of its nodes."""
+        seen: set[str] = set()
         for node in nodes:
             for path, text in iter_json_strings(node):
+                if text in seen:
+                    continue
+                seen.add(text)
                 for hit in redactor.detect(PLACEHOLDER_RE.sub(" ", text), generic=False):
                     self.findings.append(f"{where}: node {node['id_']} field {path} ({hit.kind})")
 
     # ----- everything written ---------------------------------------------------------
     def check_string(self, where: str, text: str) -> None:
         self.scanned_strings += 1
+        key = hash(text)
+        if key in self._clean:
+            return
+        before = len(self.findings)
         cleaned = PLACEHOLDER_RE.sub(" ", text)
         for hit in self._generic.detect(cleaned):
             self.findings.append(f"{where} ({hit.kind})")
         if self.known:
             for kind in self._known_in(cleaned):
                 self.findings.append(f"{where} (known {kind})")
+        if len(self.findings) == before:
+            if len(self._clean) >= _CLEAN_CACHE_LIMIT:
+                self._clean.clear()
+            self._clean.add(key)
 
     def _known_in(self, text: str) -> Iterator[str]:
         words = [w.strip(".'-").lower() for w in _WORD_RE.findall(text)]

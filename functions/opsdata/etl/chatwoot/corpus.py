@@ -81,6 +81,7 @@ class ConversationPlan:
     metadata: dict[str, Any]
     identity: Identity
     redaction_counts: dict[str, int]
+    redactor: Redactor
 
     @property
     def images(self) -> list[ImagePlan]:
@@ -220,6 +221,7 @@ def plan_conversation(conversation: Conversation, run_agent_names: Sequence[str]
         metadata=metadata,
         identity=identity,
         redaction_counts=dict(redactor.counts),
+        redactor=redactor,
     )
 
 

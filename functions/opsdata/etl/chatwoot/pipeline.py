@@ -350,7 +350,7 @@ def _process_batch(run: _Run, plans: list[Any], writer: OutputWriter, conn: Any,
     built_batch: list[BuiltConversation] = []
     for plan in plans:
         built = build_nodes(plan, resolved)
-        run.auditor.check_conversation(plan.identity, f"conversation {plan.conversation.display_id}", built.nodes)
+        run.auditor.check_conversation(plan.redactor, f"conversation {plan.conversation.display_id}", built.nodes)
         run.auditor.raise_if_found()
         run.auditor.remember(plan.identity)
         run.redactions.update(plan.redaction_counts)
