@@ -79,7 +79,7 @@ select throws_ok($$ insert into public.chatwoot_conversations (shop_id, account_
   '23514', null, 'conversation status is one of Chatwoot''s');
 select lives_ok($$ delete from public.chatwoot_conversations where conversation_id = 10 $$,
   'deleting a conversation (as the owner) cascades');
-select is((select count(*)::int from public.rag_documents), 0, 'its nodes went with it');
+select is((select count(*)::int from public.rag_documents where conversation_id = 10 and shop_id in (select alpha from ids union select beta from ids)), 0, 'its nodes went with it');
 
 select * from finish();
 rollback;
