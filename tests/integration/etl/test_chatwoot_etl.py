@@ -5,9 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import struct
-import zlib
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import psycopg
@@ -17,49 +14,12 @@ from click.testing import CliRunner
 from opsdata import cli
 from opsdata.core.db import connect
 from opsdata.etl.chatwoot import corpus
-from opsdata.etl.chatwoot.corpus import ImagePlan, StoredImage
 from opsdata.etl.chatwoot.generator import write_export
 from opsdata.etl.chatwoot.pipeline import EtlOptions, run_chatwoot_etl
+from tests_etl_support import LocalImages
 
 FIXTURES = Path("/work/shared/fixtures/chatwoot")
 SHOP = "etl.myshopify.com"
-
-
-def png(seed: str) -> bytes:
-    """A real 2x2 PNG whose colour depends on seed (distinct files, distinct sha256)."""
-    colour = hashlib.sha256(seed.encode()).digest()[:3]
-    raw = b"".join(b"\x00" + colour * 2 for _ in range(2))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
-
-
-class LocalImages:
-    """Stands in for the attachment downloader (built on another branch): stores by sha256."""
-
-    def __init__(self, fail_keys: frozenset[str] = frozenset()) -> None:
-        self.fetched: list[str] = []
-        self.fail_keys = fail_keys
-
-    def __call__(self, plans: Sequence[ImagePlan], staging: Path) -> Mapping[str, StoredImage]:
-        outcomes = {}
-        for plan in plans:
-            self.fetched.append(plan.key)
-            if plan.key in self.fail_keys:
-                outcomes[plan.key] = StoredImage("failed", reason="HTTP 503 after 3 attempts", attempts=3)
-                continue
-            data = png(plan.url or plan.key)
-            digest = hashlib.sha256(data).hexdigest()
-            target = staging / "images" / f"{digest}.png"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-            outcomes[plan.key] = StoredImage(
-                "ok", digest, "image/png", 2, 2, len(data), f"images/{digest}.png", None, 1
-            )
-        return outcomes
 
 
 def options(input_path: Path, out: Path, **extra: object) -> EtlOptions:
@@ -94,7 +54,13 @@ def test_a_run_writes_the_corpus_the_rows_and_the_run_records(
     summary = run_chatwoot_etl(options(path, out), database_url=fresh_database_url, fetcher=images)
 
     assert summary.status == "succeeded" and summary.changed_output
-    assert {p.name for p in out.iterdir()} == {"docstore.json", "nodes.jsonl", "images", "manifest.json", "quarantine.jsonl"}
+    assert {p.name for p in out.iterdir()} == {
+        "docstore.json",
+        "nodes.jsonl",
+        "images",
+        "manifest.json",
+        "quarantine.jsonl",
+    }
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["input"]["checksum_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert manifest["counts"]["quarantined"] >= generated.broken  # type: ignore[attr-defined]
@@ -104,7 +70,8 @@ def test_a_run_writes_the_corpus_the_rows_and_the_run_records(
         docs = conn.execute("select count(*) from rag_documents").fetchone()[0]
         assert docs == sum(summary.nodes.values())
         sync = conn.execute(
-            "select status, rows_loaded, rows_rejected, max_data_at is not null from sync_runs where source = 'chatwoot'"
+            "select status, rows_loaded, rows_rejected, max_data_at is not null"
+            " from sync_runs where source = 'chatwoot'"
         ).fetchall()
         assert sync == [("succeeded", docs, manifest["counts"]["quarantined"], True)]
         run = conn.execute("select status, input_checksum, redactions ? 'email' from etl_runs").fetchall()
@@ -113,7 +80,9 @@ def test_a_run_writes_the_corpus_the_rows_and_the_run_records(
         assert ok == summary.nodes["ImageNode"]
 
 
-def test_no_planted_pii_reaches_files_or_rows(tmp_path: Path, export: tuple[Path, object], fresh_database_url: str) -> None:
+def test_no_planted_pii_reaches_files_or_rows(
+    tmp_path: Path, export: tuple[Path, object], fresh_database_url: str
+) -> None:
     path, generated = export
     out = tmp_path / "rag"
     run_chatwoot_etl(options(path, out), database_url=fresh_database_url, fetcher=LocalImages())
@@ -133,7 +102,9 @@ def test_no_planted_pii_reaches_files_or_rows(tmp_path: Path, export: tuple[Path
     assert "active_storage" not in written and "mention://" not in written and "127.0.0.1:9" not in written
 
 
-def test_rerunning_the_same_export_changes_nothing(tmp_path: Path, export: tuple[Path, object], fresh_database_url: str) -> None:
+def test_rerunning_the_same_export_changes_nothing(
+    tmp_path: Path, export: tuple[Path, object], fresh_database_url: str
+) -> None:
     path, _ = export
     out = tmp_path / "rag"
     run_chatwoot_etl(options(path, out), database_url=fresh_database_url, fetcher=LocalImages())
@@ -168,7 +139,9 @@ def test_a_newer_export_updates_only_changed_conversations(tmp_path: Path, fresh
     assert "Any update?" in (out / "docstore.json").read_text()
 
 
-def test_a_killed_run_is_finished_by_the_next_one(tmp_path: Path, export: tuple[Path, object], fresh_database_url: str) -> None:
+def test_a_killed_run_is_finished_by_the_next_one(
+    tmp_path: Path, export: tuple[Path, object], fresh_database_url: str
+) -> None:
     path, _ = export
     # Given an uninterrupted reference run in another database
     reference_out = tmp_path / "reference"
@@ -207,7 +180,9 @@ def test_a_killed_run_is_finished_by_the_next_one(tmp_path: Path, export: tuple[
         assert conn.execute("select count(*) from sync_runs where status = 'running'").fetchone()[0] == 0
 
 
-def test_failed_images_are_retried_by_the_next_run(tmp_path: Path, export: tuple[Path, object], fresh_database_url: str) -> None:
+def test_failed_images_are_retried_by_the_next_run(
+    tmp_path: Path, export: tuple[Path, object], fresh_database_url: str
+) -> None:
     path, _ = export
     out = tmp_path / "rag"
     first = LocalImages()
@@ -218,7 +193,9 @@ def test_failed_images_are_retried_by_the_next_run(tmp_path: Path, export: tuple
     failing = LocalImages(fail_keys=frozenset(keys[:2]))
     run_chatwoot_etl(options(path, out), database_url=fresh_database_url, fetcher=failing)
     with connect(fresh_database_url) as conn:
-        failed = conn.execute("select attachment_key, attempts, reason from rag_attachments where status = 'failed'").fetchall()
+        failed = conn.execute(
+            "select attachment_key, attempts, reason from rag_attachments where status = 'failed'"
+        ).fetchall()
     assert sorted(k for k, _, _ in failed) == sorted(keys[:2]) and failed[0][1] == 3
     retry = LocalImages()
     run_chatwoot_etl(options(path, out), database_url=fresh_database_url, fetcher=retry)
@@ -231,13 +208,25 @@ def test_cli_exit_codes_and_summary(tmp_path: Path, use_database: str, monkeypat
     out = tmp_path / "rag"
     ok = runner.invoke(
         cli.main,
-        ["etl", "chatwoot", str(FIXTURES / "synthetic_export_example.json"), "--shop", SHOP, "--out", str(out), "--images", "skip"],
+        [
+            "etl",
+            "chatwoot",
+            str(FIXTURES / "synthetic_export_example.json"),
+            "--shop",
+            SHOP,
+            "--out",
+            str(out),
+            "--images",
+            "skip",
+        ],
     )
     assert ok.exit_code == 0, ok.output
     assert "conversations loaded" in ok.output and "redacted name" in ok.output
     bad = tmp_path / "bad.json"
     bad.write_text('[{"id": 1,}]')
-    result = runner.invoke(cli.main, ["etl", "chatwoot", str(bad), "--shop", SHOP, "--out", str(out), "--images", "skip"])
+    result = runner.invoke(
+        cli.main, ["etl", "chatwoot", str(bad), "--shop", SHOP, "--out", str(out), "--images", "skip"]
+    )
     assert result.exit_code == 1 and "byte offset" in result.output
     assert (out / "docstore.json").exists(), "a failed run leaves the previous output in place"
     usage = runner.invoke(cli.main, ["etl", "chatwoot", str(bad), "--shop", "Not A Domain", "--out", str(out)])
@@ -246,7 +235,17 @@ def test_cli_exit_codes_and_summary(tmp_path: Path, use_database: str, monkeypat
     monkeypatch.setattr("opsdata.etl.chatwoot.redaction.Redactor.redact", lambda self, text: text or "")
     leaked = runner.invoke(
         cli.main,
-        ["etl", "chatwoot", str(FIXTURES / "synthetic_export_example.json"), "--shop", SHOP, "--out", str(tmp_path / "x"), "--images", "skip"],
+        [
+            "etl",
+            "chatwoot",
+            str(FIXTURES / "synthetic_export_example.json"),
+            "--shop",
+            SHOP,
+            "--out",
+            str(tmp_path / "x"),
+            "--images",
+            "skip",
+        ],
     )
     assert leaked.exit_code == 3 and "privacy audit failed" in leaked.output
     assert "Alex" not in leaked.output and "maria" not in leaked.output.lower()
@@ -262,6 +261,15 @@ def test_images_download_without_a_downloader_says_how_to_proceed(tmp_path: Path
     if importlib.util.find_spec("opsdata.etl.chatwoot.attachments") is not None:
         pytest.skip("the attachment downloader is present in this build")
     result = CliRunner().invoke(
-        cli.main, ["etl", "chatwoot", str(FIXTURES / "synthetic_export_example.json"), "--shop", SHOP, "--out", str(tmp_path / "o")]
+        cli.main,
+        [
+            "etl",
+            "chatwoot",
+            str(FIXTURES / "synthetic_export_example.json"),
+            "--shop",
+            SHOP,
+            "--out",
+            str(tmp_path / "o"),
+        ],
     )
     assert result.exit_code == 4 and "--images skip" in result.output

@@ -12,7 +12,9 @@ def test_email_uses_the_trimmed_reply_and_drops_the_sign_off() -> None:
 
 
 def test_quoted_history_and_delimited_signatures_are_cut() -> None:
-    text = "Thanks, approved.\n--\nAlex | T-Shirt Co. | +1 555 0100\n\nOn Wed, Dec 4, 2024 Sam <s@x.test> wrote:\n> quote"
+    text = (
+        "Thanks, approved.\n--\nAlex | T-Shirt Co. | +1 555 0100\n\nOn Wed, Dec 4, 2024 Sam <s@x.test> wrote:\n> quote"
+    )
     assert clean_text(text, email=True) == "Thanks, approved."
     agent = "Hope this helps\r\n\r\n--\r\n\r\n~ John Acme  \r\n![](http://x/rails/active_storage/a.png)Picoletter"
     assert clean_text(agent, email=False) == "Hope this helps"

@@ -47,7 +47,9 @@ def test_conversation_level_problems_quarantine_the_record() -> None:
     assert validator.validate("a", conversation(id=9))[0] is not None
     conv, problems = validator.validate("b", conversation(id=9))
     assert conv is None and "duplicate conversation id" in problems[0].reason
-    assert validator.validate("c", ["not", "an", "object"])[1][0].reason == "record is a list, not a conversation object"
+    assert (
+        validator.validate("c", ["not", "an", "object"])[1][0].reason == "record is a list, not a conversation object"
+    )
 
 
 def test_message_level_problems_quarantine_only_the_message() -> None:

@@ -71,7 +71,9 @@ def test_a_directory_of_api_pages_is_joined_per_conversation(tmp_path: Path) -> 
     (pages / "messages").mkdir(parents=True)
     listing = json.loads((FIXTURES / "conversations_list_response.json").read_text())
     conversation = dict(listing["payload"][0], id=1016, account_id=2, status="open")
-    (pages / "conversations-1.json").write_text(json.dumps({"data": {"meta": listing["meta"], "payload": [conversation]}}))
+    (pages / "conversations-1.json").write_text(
+        json.dumps({"data": {"meta": listing["meta"], "payload": [conversation]}})
+    )
     shutil.copy(FIXTURES / "messages_text_with_media.json", pages / "messages" / "1016-a.json")
     (pages / "messages" / "1016-b.json.gz").write_bytes(gzip.compress(b'{"meta": {}, "payload": []}'))
     shutil.copy(FIXTURES / "messages_email_conversation.json", pages / "messages" / "134.json")
@@ -86,7 +88,7 @@ def test_a_directory_of_api_pages_is_joined_per_conversation(tmp_path: Path) -> 
 
 def test_a_page_directory_with_foreign_files_fails_clearly(tmp_path: Path) -> None:
     (tmp_path / "x.json").write_text('{"hello": 1}')
-    with pytest.raises(InputError, match="x.json: not a Chatwoot API page: missing field 'payload'"):
+    with pytest.raises(InputError, match=r"x\.json: not a Chatwoot API page: missing field 'payload'"):
         list(ExportReader(str(tmp_path)))
 
 

@@ -35,9 +35,7 @@ class RichProgress:
             TimeRemainingColumn(),
             transient=True,
         )
-        self._task = self._progress.add_task(
-            "etl", total=total_bytes, conversations=0, messages=0, images=0, rate=0.0
-        )
+        self._task = self._progress.add_task("etl", total=total_bytes, conversations=0, messages=0, images=0, rate=0.0)
         self._started = time.perf_counter()
         self._last = 0.0
 

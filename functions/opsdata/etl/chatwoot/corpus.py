@@ -347,7 +347,6 @@ class BuiltConversation:
 
 def build_nodes(plan: ConversationPlan, images: Mapping[str, StoredImage]) -> BuiltConversation:
     """Node dicts for one conversation; images are ImageNodes only when their file is stored."""
-    conversation = plan.conversation
     base = plan.metadata
     transcript = "\n".join([*plan.header, *(line for turn in plan.turns for line in turn.lines), *plan.footer])
     nodes: list[dict[str, Any]] = []

@@ -137,9 +137,7 @@ def known_images(conn: psycopg.Connection, shop_id: uuid.UUID, keys: Iterable[st
         " from public.rag_attachments where shop_id = %s and status = 'ok' and attachment_key = any(%s)",
         (shop_id, keys),
     ).fetchall()
-    return {
-        row[0]: StoredImage("ok", row[1], row[2], row[3], row[4], row[5], row[6], None, row[7]) for row in rows
-    }
+    return {row[0]: StoredImage("ok", row[1], row[2], row[3], row[4], row[5], row[6], None, row[7]) for row in rows}
 
 
 _STAGE_SQL = """

@@ -141,7 +141,9 @@ class Faker:
         elif style == 2:
             shown = phonenumbers.format_number(candidate, phonenumbers.PhoneNumberFormat.NATIONAL)
         elif style == 3:
-            shown = phonenumbers.format_number(candidate, phonenumbers.PhoneNumberFormat.INTERNATIONAL).replace(" ", "-")
+            shown = phonenumbers.format_number(candidate, phonenumbers.PhoneNumberFormat.INTERNATIONAL).replace(
+                " ", "-"
+            )
         else:
             shown = "00" + e164[1:]
         return e164, shown
@@ -201,7 +203,7 @@ class Faker:
 
 def labelled_messages(n: int, seed: int = 7) -> Iterator[LabelledMessage]:
     """Support messages with PII of every type at known spans, plus decoys, in five languages."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - synthetic data, not security
     fake = Faker(rng)
     kinds = list(PII_FRAGMENTS)
     for i in range(n):
@@ -273,7 +275,7 @@ def write_export(
     keep_truth: bool = True,
 ) -> GeneratedExport:
     """Write an export (JSON array, or JSON Lines with fmt="jsonl"; gzip when path ends in .gz)."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - synthetic data, not security
     fake = Faker(rng)
     result = GeneratedExport(path=path, conversations=n_conversations, broken=0)
     opener = gzip.open if path.suffix == ".gz" else open
@@ -452,8 +454,12 @@ def _conversation(
         "labels": rng.sample(["shipping", "refund", "damaged", "billing", "vip"], k=rng.randrange(0, 3)),
         "additional_attributes": {"conversation_language": lang}
         | ({"mail_subject": "Re: my order"} if channel == "Channel::Email" else {}),
-        "meta": {"sender": sender, "channel": channel, "assignee": {"id": 7, "name": agent, "available_name": agent.split()[0]},
-                 "assignee_type": "User"},  # fmt: skip
+        "meta": {
+            "sender": sender,
+            "channel": channel,
+            "assignee": {"id": 7, "name": agent, "available_name": agent.split()[0]},
+            "assignee_type": "User",
+        },
         "messages": messages,
         "created_at": created,
         "timestamp": ts,

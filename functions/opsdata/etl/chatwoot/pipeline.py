@@ -335,7 +335,9 @@ def _process_batch(run: _Run, plans: list[Any], writer: OutputWriter, conn: Any,
         fetched = run.fetcher(missing, writer.staging)
         for key, outcome in fetched.items():
             if outcome.status == "ok" and outcome.stored_path and not run.materialize(outcome, writer.staging):
-                outcome = StoredImage("failed", reason="stored file not found after download", attempts=outcome.attempts)
+                outcome = StoredImage(
+                    "failed", reason="stored file not found after download", attempts=outcome.attempts
+                )
             resolved[key] = outcome
     for image in wanted:
         outcome = resolved.setdefault(

@@ -56,16 +56,73 @@ _FIXED_PLACEHOLDER = {
     "agent": "[AGENT]",
     "location": "[LOCATION]",
 }
-PLACEHOLDER_RE = re.compile(r"\[(?:LINK|AGENT|CUSTOMER_ID|HANDLE|CUSTOMER|LOCATION|(?:EMAIL|IBAN|CARD|IP|PHONE|ADDRESS)_\d+)\]")
+PLACEHOLDER_RE = re.compile(
+    r"\[(?:LINK|AGENT|CUSTOMER_ID|HANDLE|CUSTOMER|LOCATION|(?:EMAIL|IBAN|CARD|IP|PHONE|ADDRESS)_\d+)\]"
+)
 
 # Names that are also everyday words are matched only when capitalised as in the name.
 _WORD_LIKE_NAMES = frozenset(
-    """
-    will may june april august mark bill rose grace hope joy faith sunny summer autumn dawn
-    art ray amber jack pat sue rich bob frank max guy page hunter chase drew gene
-    rob lane dean earl kit sky river rain angel honey love star penny ruby pearl ivy
-    iris lily daisy jade crystal sterling sage storm miles ben van
-    """.split()
+    [
+        "will",
+        "may",
+        "june",
+        "april",
+        "august",
+        "mark",
+        "bill",
+        "rose",
+        "grace",
+        "hope",
+        "joy",
+        "faith",
+        "sunny",
+        "summer",
+        "autumn",
+        "dawn",
+        "art",
+        "ray",
+        "amber",
+        "jack",
+        "pat",
+        "sue",
+        "rich",
+        "bob",
+        "frank",
+        "max",
+        "guy",
+        "page",
+        "hunter",
+        "chase",
+        "drew",
+        "gene",
+        "rob",
+        "lane",
+        "dean",
+        "earl",
+        "kit",
+        "sky",
+        "river",
+        "rain",
+        "angel",
+        "honey",
+        "love",
+        "star",
+        "penny",
+        "ruby",
+        "pearl",
+        "ivy",
+        "iris",
+        "lily",
+        "daisy",
+        "jade",
+        "crystal",
+        "sterling",
+        "sage",
+        "storm",
+        "miles",
+        "ben",
+        "van",
+    ]
 )
 _MIN_NAME_PART = 2
 
@@ -83,7 +140,9 @@ _EMAIL_RE = re.compile(
 )
 _IBAN_RE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
 _CARD_RE = re.compile(r"(?<![\w.+-])\d(?:[ -]?\d){12,18}(?![\w-])")
-_IPV4_RE = re.compile(r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w.]\d)")
+_IPV4_RE = re.compile(
+    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w.]\d)"
+)
 _IPV6_RE = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 # A phone candidate: optional + or 00, digits with common separators, 7+ digits in all.
 _PHONE_CANDIDATE_RE = re.compile(r"(?<![\w+/.#-])(?:\+|00)?\(?\d[\d ().\-/]{5,20}\d(?![\w-])")
@@ -93,7 +152,9 @@ _PHONE_CUE_RE = re.compile(
     r"phone|call|tel|mobile|cell|whats ?app|sms|text me|number|n[uú]mero|telefone|telem[oó]vel|telefon|"
     r"t[eé]l[eé]phone|portable|m[oó]vil|celular|handy|nummer|numero|cellulare|contact|reach me|ring"
 )
-_ORDER_CUE_RE = re.compile(r"order|pedido|encomenda|bestellung|commande|ordine|invoice|factura|fatura|tracking|ref|#|sku|id")
+_ORDER_CUE_RE = re.compile(
+    r"order|pedido|encomenda|bestellung|commande|ordine|invoice|factura|fatura|tracking|ref|#|sku|id"
+)
 
 _STREET_TYPES_EN = (
     r"Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Boulevard|Blvd\.?|Lane|Ln\.?|Drive|Dr\.?|Court|Ct\.?|Way|"
@@ -102,7 +163,7 @@ _STREET_TYPES_EN = (
 _ADDRESS_RES = (
     # 221B Baker Street, Apt 4 / 1600 Pennsylvania Avenue NW
     re.compile(
-        r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][\w'’.-]*\s+){1,4}(?:" + _STREET_TYPES_EN + r")(?![\w])"
+        r"\b\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][\w'\u2019.-]*\s+){1,4}(?:" + _STREET_TYPES_EN + r")(?![\w])"
         r"(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?(?:,?\s*(?:Apt|Apartment|Suite|Unit|Flat|#)\.?\s*[\w-]+)?"
     ),
     # Hauptstraße 12, Bahnhofstr. 5a, Keizersgracht 123, Via Roma 10 handled below
@@ -114,19 +175,19 @@ _ADDRESS_RES = (
     re.compile(
         r"\b(?:Rua|Avenida|Av\.|Travessa|Largo|Praça|Calle|Carrer|Paseo|Plaza|Camino|Via|Viale|Piazza|Corso|"
         r"Rue|Boulevard|Chemin|Allée|Impasse|Quai)\s+(?:(?:d[aeo]s?|de|del|la|le|les|du|des|di)\s+|"
-        r"[A-ZÀ-Ý][\w'’.-]*,?\s+){1,5}?(?:n[.ºo°]\s*)?\d{1,5}[A-Za-z]?\b"
+        r"[A-ZÀ-Ý][\w'\u2019.-]*,?\s+){1,5}?(?:n[.ºo°]\s*)?\d{1,5}[A-Za-z]?\b"
     ),
     # 12 rue de la Paix / 8 avenue des Champs-Élysées
     re.compile(
         r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai)\s+"
-        r"(?:(?:de|du|des|la|le|les|l’|l')\s*)*[A-ZÀ-Ý][\w'’-]*(?:[ -][A-ZÀ-Ý][\w'’-]*){0,3}",
+        r"(?:(?:de|du|des|la|le|les|l\u2019|l')\s*)*[A-ZÀ-Ý][\w'\u2019-]*(?:[ -][A-ZÀ-Ý][\w'\u2019-]*){0,3}",
         re.IGNORECASE,
     ),
 )
 # Postcode + town that often follows an address: "1200-195 Lisboa", "10115 Berlin", "SW1A 1AA"
 _ADDRESS_TAIL_RE = re.compile(
     r",?\s*(?:\d{4}-\d{3}|\d{5}|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|[A-Z]{2}\s\d{5}(?:-\d{4})?)"
-    r"(?:\s+[A-ZÀ-Ý][\w'’-]+(?:\s[A-ZÀ-Ý][\w'’-]+)?)?"
+    r"(?:\s+[A-ZÀ-Ý][\w'\u2019-]+(?:\s[A-ZÀ-Ý][\w'\u2019-]+)?)?"
 )
 
 DEFAULT_PHONE_REGIONS = ("US", "GB", "DE", "FR", "ES", "PT", "BR", "IT", "NL")
