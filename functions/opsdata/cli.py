@@ -288,5 +288,11 @@ def jobs_run(name: str) -> None:
     click.echo(f"job {name} succeeded: {result}")
 
 
+# ----- opsdata etl --------------------------------------------------------------------
+from opsdata.etl.chatwoot.commands import etl  # noqa: E402 - the group registers itself below
+
+main.add_command(etl)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

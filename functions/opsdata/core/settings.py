@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     local_dir: Path = Field(default=REPO_ROOT / ".local", alias="OPSDATA_LOCAL_DIR")
     pg_bin: Path = Field(default=Path("/usr/lib/postgresql/15/bin"), alias="OPSDATA_PG_BIN")
 
+    # Where the process runs: progress displays stay quiet in CI and on Lambda.
+    ci: bool = Field(default=False, alias="CI")
+    lambda_function_name: str | None = Field(default=None, alias="AWS_LAMBDA_FUNCTION_NAME")
+
     @property
     def uses_local_cluster(self) -> bool:
         return not self.database_url

@@ -1,0 +1,1 @@
+"""ETL pipelines: source exports turned into data opsdata serves."""

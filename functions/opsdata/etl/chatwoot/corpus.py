@@ -1,0 +1,417 @@
+"""From a validated conversation to LlamaIndex node dicts: one Document, Q/A turn TextNodes, ImageNodes.
+
+The dicts are exactly what llama-index-core 0.14's `to_dict()` produces (same keys, same order),
+and `node_hash` reproduces each class's `hash` property, so stock code loads them unchanged and
+`IngestionPipeline` dedupes on them. llama-index-core itself is not a runtime dependency.
+
+Ids are stable across runs: `chatwoot:<account>:conv:<id>` for the Document,
+`…:turn:<first message id>` for a turn, `…:att:<message id>:<attachment id>` for an image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from opsdata.etl.chatwoot.cleaning import clean_text
+from opsdata.etl.chatwoot.model import Conversation, Message
+from opsdata.etl.chatwoot.redaction import Identity, Redactor, digits_of, phone_region
+
+SPEAKER_LABEL = {"customer": "Customer", "agent": "Agent", "bot": "Bot"}
+_ATTACHMENT_LABEL = {
+    "image": "[image]",
+    "audio": "[voice message]",
+    "video": "[video]",
+    "file": "[file]",
+    "location": "[location]",
+    "contact": "[contact card]",
+    "share": "[shared post]",
+    "story_mention": "[Instagram story]",
+    "ig_story": "[Instagram story]",
+    "ig_post": "[Instagram post]",
+    "ig_reel": "[Instagram reel]",
+    "fallback": "[attachment]",
+    "embed": "[attachment]",
+}
+# Only these reach the embedding text; ids, timestamps and file facts would only add noise.
+EMBEDDED_METADATA_KEYS = frozenset({"channel", "labels", "language"})
+_LLM_EXCLUDED_SUFFIXES = ("_id", "_ids", "_ts", "sha256")
+_TEMPLATE_DEFAULTS = {"metadata_template": "{key}: {value}", "metadata_separator": "\n"}
+TEXT_TEMPLATE = "{metadata_str}\n\n{content}"
+
+
+@dataclass
+class ImagePlan:
+    key: str  # attachment key: "<account>:<conversation>:<message>:<attachment>"
+    node_id: str
+    turn_id: str
+    message_id: int
+    attachment_id: int | None
+    speaker: str
+    url: str | None
+    declared_size: int | None
+    extension: str | None
+    caption: str
+    created_at: int
+
+
+@dataclass
+class Turn:
+    node_id: str
+    index: int
+    lines: list[str]
+    message_ids: list[int]
+    started_at: int
+    images: list[ImagePlan] = field(default_factory=list)
+
+
+@dataclass
+class ConversationPlan:
+    """A conversation redacted and cut into turns; images are still to be resolved."""
+
+    conversation: Conversation
+    doc_id: str
+    header: list[str]
+    turns: list[Turn]
+    footer: list[str]
+    metadata: dict[str, Any]
+    identity: Identity
+    redaction_counts: dict[str, int]
+    redactor: Redactor
+
+    @property
+    def images(self) -> list[ImagePlan]:
+        return [image for turn in self.turns for image in turn.images]
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """What the attachment pipeline says about one image (a subset of AttachmentOutcome)."""
+
+    status: str  # ok | rejected | failed | skipped
+    sha256: str | None = None
+    content_type: str | None = None
+    width: int | None = None
+    height: int | None = None
+    size: int | None = None
+    stored_path: str | None = None
+    reason: str | None = None
+    attempts: int = 0
+
+
+def identity_for(conversation: Conversation, run_agent_names: Sequence[str] = ()) -> Identity:
+    contact = conversation.contact
+    emails = [v for v in (contact.email, *contact.extra_values) if v and "@" in v]
+    phones = [v for v in (contact.phone, *contact.extra_values) if v and len(digits_of(v)) >= 7 and "@" not in v]
+    identifiers = [v for v in (contact.identifier,) if v]
+    identifiers += [v for v in contact.extra_values if v not in emails and v not in phones]
+    return Identity(
+        names=tuple(v for v in (contact.name,) if v),
+        emails=tuple(dict.fromkeys(emails)),
+        phones=tuple(dict.fromkeys(phones)),
+        identifiers=tuple(dict.fromkeys(identifiers)),
+        ips=contact.ips,
+        locations=contact.locations,
+        handles=tuple(dict.fromkeys(contact.handles)),
+        agent_names=tuple(dict.fromkeys((*conversation.agent_names, *run_agent_names))),
+        region=phone_region(contact.phone),
+    )
+
+
+def channel_name(raw: str | None) -> str:
+    """`Channel::WebWidget` -> `web_widget`."""
+    if not raw:
+        return "unknown"
+    name = raw.split("::")[-1]
+    out = [f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name)]
+    return "".join(out)
+
+
+def iso(ts: int | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def plan_conversation(conversation: Conversation, run_agent_names: Sequence[str] = ()) -> ConversationPlan:
+    identity = identity_for(conversation, run_agent_names)
+    redactor = Redactor(identity)
+    redactor.seed("email", identity.emails)
+    redactor.seed("phone", identity.phones)
+    email_channel = conversation.channel == "Channel::Email"
+    doc_id = conversation.key
+    channel = channel_name(conversation.channel)
+
+    turns: list[Turn] = []
+    current: Turn | None = None
+    answered = False
+    for message in conversation.messages:
+        if current is None or (message.speaker == "customer" and answered):
+            current = Turn(
+                node_id=f"{doc_id}:turn:{message.message_id}",
+                index=len(turns) + 1,
+                lines=[],
+                message_ids=[],
+                started_at=message.created_at,
+            )
+            turns.append(current)
+            answered = False
+        if message.speaker != "customer":
+            answered = True
+        line, caption = _render(message, redactor, email=email_channel or message.is_email)
+        current.lines.append(line)
+        current.message_ids.append(message.message_id)
+        used: dict[str, int] = {}
+        for attachment in message.attachments:
+            if attachment.file_type != "image":
+                continue
+            base = f"{message.message_id}:{attachment.attachment_id or 0}"
+            used[base] = used.get(base, 0) + 1
+            suffix = base if used[base] == 1 else f"{base}.{used[base]}"
+            current.images.append(
+                ImagePlan(
+                    key=f"{conversation.account_id}:{conversation.display_id}:{suffix}",
+                    node_id=f"{doc_id}:att:{suffix}",
+                    turn_id=current.node_id,
+                    message_id=message.message_id,
+                    attachment_id=attachment.attachment_id,
+                    speaker=message.speaker,
+                    url=attachment.data_url,
+                    declared_size=attachment.declared_size,
+                    extension=attachment.extension,
+                    caption=caption,
+                    created_at=message.created_at,
+                )
+            )
+
+    header = []
+    if conversation.subject:
+        header.append(f"Subject: {redactor.redact(conversation.subject)}")
+    footer = []
+    if conversation.csat_rating is not None:
+        feedback = redactor.redact(conversation.csat_feedback) if conversation.csat_feedback else ""
+        footer.append(f"Customer satisfaction: {conversation.csat_rating}/5" + (f" - {feedback}" if feedback else ""))
+    labels = ",".join(redactor.redact(label) for label in conversation.labels)
+    metadata: dict[str, Any] = {
+        "source": "chatwoot",
+        "account_id": conversation.account_id,
+        "conversation_id": conversation.display_id,
+        "inbox_id": conversation.inbox_id,
+        "channel": channel,
+        "status": conversation.status,
+        "priority": conversation.priority,
+        "labels": labels,
+        "language": conversation.language,
+        "csat_rating": conversation.csat_rating,
+        "created_at": iso(conversation.created_at),
+        "created_at_ts": conversation.created_at,
+        "resolved_at": iso(conversation.resolved_at),
+        "resolved_at_ts": conversation.resolved_at,
+        "has_images": any(turn.images for turn in turns),
+    }
+    metadata = {k: v for k, v in metadata.items() if v is not None and v != ""}
+    return ConversationPlan(
+        conversation=conversation,
+        doc_id=doc_id,
+        header=header,
+        turns=turns,
+        footer=footer,
+        metadata=metadata,
+        identity=identity,
+        redaction_counts=dict(redactor.counts),
+        redactor=redactor,
+    )
+
+
+def _render(message: Message, redactor: Redactor, *, email: bool) -> tuple[str, str]:
+    """("Speaker: text [image]", redacted caption text) for one message."""
+    text = redactor.redact(clean_text(message.text, email=email))
+    parts = [text] if text else []
+    for attachment in message.attachments:
+        label = _ATTACHMENT_LABEL.get(attachment.file_type, "[attachment]")
+        if attachment.file_type == "audio" and attachment.transcript:
+            label = f"{label} {redactor.redact(clean_text(attachment.transcript, email=False))}"
+        parts.append(label)
+    speaker = SPEAKER_LABEL[message.speaker]
+    if message.private:
+        speaker = f"{speaker} (private note)"
+    return f"{speaker}: {' '.join(parts)}" if parts else f"{speaker}:", text
+
+
+# ----- LlamaIndex dicts ---------------------------------------------------------------
+def _excluded(metadata: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    embed = [k for k in metadata if k not in EMBEDDED_METADATA_KEYS]
+    llm = [k for k in metadata if k.endswith(_LLM_EXCLUDED_SUFFIXES)]
+    return embed, llm
+
+
+def _related(node_id: str) -> dict[str, Any]:
+    return {"node_id": node_id, "node_type": None, "metadata": {}, "hash": None, "class_name": "RelatedNodeInfo"}
+
+
+def document_dict(node_id: str, text: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    embed, llm = _excluded(metadata)
+    return {
+        "id_": node_id,
+        "embedding": None,
+        "metadata": metadata,
+        "excluded_embed_metadata_keys": embed,
+        "excluded_llm_metadata_keys": llm,
+        "relationships": {},
+        **_TEMPLATE_DEFAULTS,
+        "text_resource": {"embeddings": None, "text": text, "path": None, "url": None, "mimetype": None},
+        "image_resource": None,
+        "audio_resource": None,
+        "video_resource": None,
+        "text_template": TEXT_TEMPLATE,
+        "class_name": "Document",
+        "text": text,
+    }
+
+
+def text_node_dict(node_id: str, text: str, metadata: dict[str, Any], relationships: dict[str, Any]) -> dict[str, Any]:
+    embed, llm = _excluded(metadata)
+    return {
+        "id_": node_id,
+        "embedding": None,
+        "metadata": metadata,
+        "excluded_embed_metadata_keys": embed,
+        "excluded_llm_metadata_keys": llm,
+        "relationships": relationships,
+        **_TEMPLATE_DEFAULTS,
+        "text": text,
+        "mimetype": "text/plain",
+        "start_char_idx": None,
+        "end_char_idx": None,
+        "text_template": TEXT_TEMPLATE,
+        "class_name": "TextNode",
+    }
+
+
+def image_node_dict(
+    node_id: str,
+    text: str,
+    metadata: dict[str, Any],
+    relationships: dict[str, Any],
+    image_path: str,
+    mimetype: str | None,
+) -> dict[str, Any]:
+    node = text_node_dict(node_id, text, metadata, relationships)
+    del node["class_name"]
+    node.update(
+        {
+            "image": None,
+            "image_path": image_path,
+            "image_url": None,
+            "image_mimetype": mimetype,
+            "text_embedding": None,
+            "class_name": "ImageNode",
+        }
+    )
+    return node
+
+
+def node_hash(node: Mapping[str, Any]) -> str:
+    """The `hash` property of the node's class in llama-index-core 0.14, computed from its dict."""
+    cls = node["class_name"]
+    if cls == "Document":
+        metadata_str = node["metadata_separator"].join(
+            node["metadata_template"].format(key=k, value=str(v)) for k, v in node["metadata"].items()
+        )
+        text = node["text_resource"]["text"]
+        text_hash = hashlib.sha256(("<empty_string>" if text == "" else text).encode()).hexdigest()
+        identity = "-".join(part for part in (metadata_str, text_hash) if part)
+    elif cls == "ImageNode":
+        identity = (
+            f"{node['image'] or 'None'}-{node['image_path'] or 'None'}-{node['image_url'] or 'None'}-"
+            f"{node['text'] or 'None'}"
+        )
+    else:
+        identity = str(node["text"]) + str(node["metadata"])
+    return hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass
+class BuiltConversation:
+    plan: ConversationPlan
+    nodes: list[dict[str, Any]]  # Document first, then turns and images in reading order
+    content_hash: str
+    n_images: int
+
+    @property
+    def doc_id(self) -> str:
+        return self.plan.doc_id
+
+
+def build_nodes(plan: ConversationPlan, images: Mapping[str, StoredImage]) -> BuiltConversation:
+    """Node dicts for one conversation; images are ImageNodes only when their file is stored."""
+    base = plan.metadata
+    transcript = "\n".join([*plan.header, *(line for turn in plan.turns for line in turn.lines), *plan.footer])
+    nodes: list[dict[str, Any]] = []
+    if not plan.turns:
+        return BuiltConversation(plan, nodes, _content_hash(nodes), 0)
+    stored = {image.key: images[image.key] for image in plan.images if _usable(images.get(image.key))}
+    doc_metadata = {**base, "has_images": bool(stored), "n_turns": len(plan.turns)}
+    nodes.append(document_dict(plan.doc_id, transcript, doc_metadata))
+    shared = {k: v for k, v in base.items() if k not in ("has_images",)}
+    n = len(plan.turns)
+    for position, turn in enumerate(plan.turns):
+        turn_images = [image for image in turn.images if image.key in stored]
+        relationships: dict[str, Any] = {"1": _related(plan.doc_id)}
+        if position > 0:
+            relationships["2"] = _related(plan.turns[position - 1].node_id)
+        if position < n - 1:
+            relationships["3"] = _related(plan.turns[position + 1].node_id)
+        if turn_images:
+            relationships["5"] = [_related(image.node_id) for image in turn_images]
+        metadata = {
+            **shared,
+            "turn": turn.index,
+            "n_turns": n,
+            "message_ids": ",".join(str(m) for m in turn.message_ids),
+            "turn_started_at": iso(turn.started_at),
+            "turn_started_at_ts": turn.started_at,
+            "has_images": bool(turn_images),
+        }
+        nodes.append(text_node_dict(turn.node_id, "\n".join(turn.lines), metadata, relationships))
+        for image in turn_images:
+            outcome = stored[image.key]
+            speaker = {"customer": "the customer", "agent": "an agent", "bot": "a bot"}[image.speaker]
+            channel = base.get("channel", "unknown").replace("_", " ")
+            text = f"Image sent by {speaker} in turn {turn.index} of {n} of a {channel} support conversation."
+            if image.caption:
+                text += f"\nMessage: {image.caption}"
+            metadata = {
+                **shared,
+                "turn": turn.index,
+                "speaker": image.speaker,
+                "message_id": image.message_id,
+                "attachment_id": image.attachment_id,
+                "sha256": outcome.sha256,
+                "content_type": outcome.content_type,
+                "width": outcome.width,
+                "height": outcome.height,
+                "size_bytes": outcome.size,
+                "sent_at": iso(image.created_at),
+                "sent_at_ts": image.created_at,
+            }
+            metadata = {k: v for k, v in metadata.items() if v is not None}
+            relationships = {"1": _related(plan.doc_id), "4": _related(turn.node_id)}
+            assert outcome.stored_path is not None
+            nodes.append(
+                image_node_dict(image.node_id, text, metadata, relationships, outcome.stored_path, outcome.content_type)
+            )
+    return BuiltConversation(plan, nodes, _content_hash(nodes), len(stored))
+
+
+def _usable(outcome: StoredImage | None) -> bool:
+    return outcome is not None and outcome.status == "ok" and bool(outcome.stored_path)
+
+
+def _content_hash(nodes: list[dict[str, Any]]) -> str:
+    digest = hashlib.sha256()
+    for node in nodes:
+        digest.update(json.dumps(node, ensure_ascii=False, separators=(",", ":")).encode())
+    return digest.hexdigest()
