@@ -34,12 +34,14 @@ class Reply:
     drip: float = 0.0  # seconds between chunks
     filler: int = 0  # extra zero bytes streamed after `body`
     chunk_size: int = 64 * 1024
+    cut_after: int | None = None  # hang up after this many body bytes (a dropped connection)
 
 
 @dataclass(frozen=True)
 class RecordedRequest:
     path: str
     headers: dict[str, str]
+    client_port: int  # one per TCP connection: tells how many connections were used
 
 
 class LoopbackServer:
@@ -47,13 +49,16 @@ class LoopbackServer:
         self.routes: dict[str, list[Reply]] = {}
         self.hits: Counter[str] = Counter()
         self.requests: list[RecordedRequest] = []
+        self.sent: Counter[str] = Counter()  # body bytes written per path
+        self.in_flight = 0
+        self.max_in_flight = 0  # most requests being answered at the same moment
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self._httpd.handle_error = lambda request, address: None  # clients that hang up are expected
         self.host, self.port = self._httpd.server_address[:2]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="loopback-http", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="loopback-http", daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -77,6 +82,11 @@ class LoopbackServer:
                 return None
             return replies[min(self.hits[path], len(replies)) - 1]
 
+    def track(self, delta: int) -> None:
+        with self._lock:
+            self.in_flight += delta
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
     def __enter__(self) -> LoopbackServer:
         self._thread.start()
         return self
@@ -96,14 +106,18 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_GET(self) -> None:
-            server.requests.append(RecordedRequest(self.path, {k.lower(): v for k, v in self.headers.items()}))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            server.requests.append(RecordedRequest(self.path, headers, self.client_address[1]))
             reply = server.next_reply(self.path) or Reply(status=404, body=b"not found")
-            if reply.delay and server.stopping.wait(reply.delay):
-                return
+            server.track(+1)
             try:
+                if reply.delay and server.stopping.wait(reply.delay):
+                    return
                 self._send(reply)
             except (BrokenPipeError, ConnectionResetError, TimeoutError):
                 self.close_connection = True
+            finally:
+                server.track(-1)
 
         def _send(self, reply: Reply) -> None:
             self.send_response(reply.status)
@@ -115,7 +129,11 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
             else:
                 self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
+            written = 0
             for chunk in _chunks(reply):
+                if reply.cut_after is not None and written + len(chunk) > reply.cut_after:
+                    self.close_connection = True
+                    return
                 if reply.drip and server.stopping.wait(reply.drip):
                     self.close_connection = True
                     return
@@ -124,6 +142,8 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 else:
                     self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                 self.wfile.flush()
+                written += len(chunk)
+                server.sent[self.path] += len(chunk)
             if not reply.content_length:
                 self.wfile.write(b"0\r\n\r\n")
 

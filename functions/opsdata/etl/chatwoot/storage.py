@@ -50,7 +50,7 @@ def _safe_relative(path: str) -> str:
 
 
 class LocalStore:
-    """A directory. Writes go to a temporary file in the same folder, then are renamed into
+    """A directory. Writes go to a temporary file in the same folder, then are linked into
     place, so a reader (or a killed run) never sees a half-written image."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -69,11 +69,17 @@ class LocalStore:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(temporary, target)
-        except BaseException:
+            try:
+                os.link(temporary, target)  # create-if-absent in one step: concurrent writers agree
+                created = True
+            except FileExistsError:
+                created = False
+            except OSError:  # no hard links on this file system
+                os.replace(temporary, target)
+                created = True
+        finally:
             Path(temporary).unlink(missing_ok=True)
-            raise
-        return Stored(path, digest, created=True)
+        return Stored(path, digest, created=created)
 
     def exists(self, path: str) -> bool:
         return (self.root / _safe_relative(path)).is_file()
