@@ -105,7 +105,7 @@ def sanitize(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> CleanImage
                     raise ImageRejected("too_many_pixels", f"{width}x{height} exceeds {max_pixels} pixels")
                 source.seek(0)
                 source.load()
-                encoded, size = _reencode(source, fmt, lossless=fmt.name == "WEBP" and data[12:16] == b"VP8L")
+                encoded, size = _reencode(source, fmt, lossless=_webp_lossless(data))
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -113,6 +113,21 @@ def sanitize(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> CleanImage
     except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
         raise ImageRejected("corrupt_image", f"{fmt.name} could not be decoded ({type(exc).__name__})") from None
     return CleanImage(encoded, fmt, size[0], size[1], hashlib.sha256(encoded).hexdigest())
+
+
+def _webp_lossless(data: bytes) -> bool:
+    """Whether a WebP's (first) image is VP8L, walking the RIFF chunks up to it."""
+    if data[8:12] != b"WEBP":
+        return False
+    pos = 12
+    while pos + 8 <= len(data):
+        fourcc, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+        if fourcc in (b"VP8L", b"VP8 "):
+            return fourcc == b"VP8L"
+        if fourcc == b"ANMF":  # animation frame: 16 bytes of frame header, then the image chunk
+            return data[pos + 24 : pos + 28] == b"VP8L"
+        pos += 8 + size + (size & 1)
+    return False
 
 
 def _reencode(source: Image.Image, fmt: ImageFormat, *, lossless: bool) -> tuple[bytes, tuple[int, int]]:
