@@ -1,7 +1,8 @@
 """Content-addressed object stores for attachments: a local directory (default) or S3.
 
 One interface: `put` stores bytes under `<folder>/<sha256>.<ext>` unless they are already
-there (identical content is stored once), `exists`, `get`, `list`. Paths are relative to
+there (identical content is stored once), `exists`, `get`, `list`, and `write` for the few
+objects that are named rather than content-addressed (outcome records). Paths are relative to
 the store root, with forward slashes, and never leave it.
 """
 
@@ -32,6 +33,7 @@ class Store(Protocol):
     spec: str
 
     def put(self, data: bytes, *, extension: str, content_type: str, folder: str = "images") -> Stored: ...
+    def write(self, path: str, data: bytes, *, content_type: str) -> None: ...
     def exists(self, path: str) -> bool: ...
     def get(self, path: str) -> bytes: ...
     def list(self, prefix: str = "") -> Iterator[str]: ...
@@ -62,6 +64,14 @@ class LocalStore:
         target = self.root / _safe_relative(path)
         if target.exists():
             return Stored(path, digest, created=False)
+        return Stored(path, digest, created=self._write(target, data, replace=False))
+
+    def write(self, path: str, data: bytes, *, content_type: str) -> None:
+        self._write(self.root / _safe_relative(path), data, replace=True)
+
+    @staticmethod
+    def _write(target: Path, data: bytes, *, replace: bool) -> bool:
+        """Write via a temporary file; without `replace`, only if absent. True if written."""
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
@@ -69,17 +79,18 @@ class LocalStore:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
+            if replace:
+                os.replace(temporary, target)
+                return True
             try:
                 os.link(temporary, target)  # create-if-absent in one step: concurrent writers agree
-                created = True
             except FileExistsError:
-                created = False
+                return False
             except OSError:  # no hard links on this file system
                 os.replace(temporary, target)
-                created = True
+            return True
         finally:
             Path(temporary).unlink(missing_ok=True)
-        return Stored(path, digest, created=created)
 
     def exists(self, path: str) -> bool:
         return (self.root / _safe_relative(path)).is_file()
@@ -121,18 +132,28 @@ class S3Store:
         return f"{self.prefix}/{relative}" if self.prefix else relative
 
     def put(self, data: bytes, *, extension: str, content_type: str, folder: str = "images") -> Stored:
+        from botocore.exceptions import ClientError
+
         path, digest = content_path(data, extension, folder)
-        if self.exists(path):
-            return Stored(path, digest, created=False)
-        # Two writers racing on one key write identical bytes, so the race is harmless.
-        self.client.put_object(
-            Bucket=self.bucket,
-            Key=self._key(path),
-            Body=data,
-            ContentType=content_type,
-            CacheControl="public, max-age=31536000, immutable",
-        )
+        try:
+            # A conditional write: create-if-absent in one request, and it needs s3:PutObject
+            # only (a HEAD on a missing key answers 403 without s3:ListBucket).
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self._key(path),
+                Body=data,
+                ContentType=content_type,
+                CacheControl="public, max-age=31536000, immutable",
+                IfNoneMatch="*",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                return Stored(path, digest, created=False)
+            raise
         return Stored(path, digest, created=True)
+
+    def write(self, path: str, data: bytes, *, content_type: str) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._key(path), Body=data, ContentType=content_type)
 
     def exists(self, path: str) -> bool:
         from botocore.exceptions import ClientError
