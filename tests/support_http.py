@@ -58,7 +58,9 @@ class LoopbackServer:
         self._httpd.daemon_threads = True
         self._httpd.handle_error = lambda request, address: None  # clients that hang up are expected
         self.host, self.port = self._httpd.server_address[:2]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="loopback-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), name="loopback-http", daemon=True
+        )
 
     @property
     def base_url(self) -> str:

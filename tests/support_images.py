@@ -89,5 +89,8 @@ def sized_jpeg(target_bytes: int, seed: int = 0) -> bytes:
     return out.getvalue()
 
 
-SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>'
+SVG = (
+    b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+    b"<script>alert(1)</script></svg>"
+)
 HTML = b"<!DOCTYPE html><html><body>Sign in to continue</body></html>"

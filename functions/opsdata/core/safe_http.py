@@ -398,7 +398,8 @@ class SafeHttpClient:
                         raise FetchRejected("invalid_url", "redirect target cannot be parsed") from None
                     current = check_url(target, hop="redirect target")
                     continue
-                return self._read_body(response, check_start, max_bytes, deadline) + (redirects,)
+                content, content_type = self._read_body(response, check_start, max_bytes, deadline)
+                return content, content_type, redirects
             finally:
                 response.close()
         raise FetchRejected("too_many_redirects", f"more than {self.policy.max_redirects}")

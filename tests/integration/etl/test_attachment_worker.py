@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from support_http import LoopbackServer, Reply
-from support_images import SVG, jpeg_with_gps
 
 from opsdata.core.settings import get_settings
+from support_http import LoopbackServer, Reply
+from support_images import SVG, jpeg_with_gps
 
 BUCKET = "opsdata-attachments-test"
 TABLE = "opsdata-idempotency-test"

@@ -14,15 +14,6 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from support_http import LoopbackServer, Reply
-from support_images import (
-    HTML,
-    SVG,
-    animated_gif,
-    jpeg_with_gps,
-    png_with_metadata,
-    webp_with_metadata,
-)
 
 from opsdata.core.safe_http import SafeHttpClient
 from opsdata.etl.chatwoot.attachments import (
@@ -32,6 +23,15 @@ from opsdata.etl.chatwoot.attachments import (
     fetch_attachments,
 )
 from opsdata.etl.chatwoot.storage import LocalStore
+from support_http import LoopbackServer, Reply
+from support_images import (
+    HTML,
+    SVG,
+    animated_gif,
+    jpeg_with_gps,
+    png_with_metadata,
+    webp_with_metadata,
+)
 
 LOOPBACK = ["127.0.0.1"]
 FAST = FetchPolicy(
@@ -96,7 +96,9 @@ def test_each_image_format_is_stored_clean_and_content_addressed(http_server: Lo
         "webp": webp_with_metadata(),
         "gif": animated_gif(),
     }
-    urls = {k: http_server.route(f"/{k}", Reply(body=v, headers={"Content-Type": "image/x"})) for k, v in images.items()}
+    urls = {
+        k: http_server.route(f"/{k}", Reply(body=v, headers={"Content-Type": "image/x"})) for k, v in images.items()
+    }
 
     outcomes = run(urls, store)
 
@@ -107,8 +109,9 @@ def test_each_image_format_is_stored_clean_and_content_addressed(http_server: Lo
         assert (outcome.status, outcome.reason, outcome.attempts) == ("ok", None, 1)
         assert (outcome.content_type, outcome.width, outcome.height) == (content_type, width, height)
         stored = store.get(outcome.stored_path)
-        assert outcome.stored_path == f"images/{hashlib.sha256(stored).hexdigest()}.{content_type.split('/')[1]}".replace(
-            "jpeg", "jpg"
+        assert (
+            outcome.stored_path
+            == f"images/{hashlib.sha256(stored).hexdigest()}.{content_type.split('/')[1]}".replace("jpeg", "jpg")
         )
         assert outcome.sha256 == hashlib.sha256(stored).hexdigest() and outcome.size == len(stored)
         reopened = Image.open(BytesIO(stored))
@@ -223,7 +226,9 @@ def test_svg_html_and_video_are_refused_whatever_their_content_type(http_server:
     urls = {
         "svg": http_server.route("/a.svg", Reply(body=SVG, headers=png_type)),
         "html": http_server.route("/login", Reply(body=HTML, headers=png_type)),
-        "video": http_server.route("/story.mp4", Reply(body=b"\x00\x00\x00\x18ftypmp42" + bytes(100), headers=png_type)),
+        "video": http_server.route(
+            "/story.mp4", Reply(body=b"\x00\x00\x00\x18ftypmp42" + bytes(100), headers=png_type)
+        ),
         "empty": http_server.route("/empty", Reply(body=b"", headers=png_type)),
         "corrupt": http_server.route("/broken.png", Reply(body=b"\x89PNG\r\n\x1a\n" + bytes(200), headers=png_type)),
     }
@@ -348,7 +353,9 @@ def test_other_client_errors_are_not_retried(http_server: LoopbackServer, store:
 
 def test_a_dropped_connection_is_retried(http_server: LoopbackServer, store: LocalStore):
     png = png_with_metadata()
-    url = http_server.route("/cut.png", Reply(body=png + bytes(100_000), cut_after=8192, chunk_size=4096), Reply(body=png))
+    url = http_server.route(
+        "/cut.png", Reply(body=png + bytes(100_000), cut_after=8192, chunk_size=4096), Reply(body=png)
+    )
 
     outcome = run({"a": url}, store)["a"]
 

@@ -54,7 +54,7 @@ def test_list_pages_through_many_objects_and_get_names_missing_ones(s3):
     s3.put_object(Bucket=BUCKET, Key="outside-prefix.png", Body=b"x")
 
     assert set(store.list("images/")) == paths and len(paths) == 1001
-    with pytest.raises(StoreError, match="images/missing.png is not in s3://opsdata-media-test/p"):
+    with pytest.raises(StoreError, match=r"images/missing\.png is not in s3://opsdata-media-test/p"):
         store.get("images/missing.png")
 
 

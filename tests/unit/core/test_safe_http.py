@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 
@@ -25,7 +25,7 @@ from opsdata.core.safe_http import (
     [
         ("127.0.0.1", "loopback"),
         ("127.255.0.9", "loopback"),
-        ("0.0.0.0", "unspecified"),
+        ("0.0.0.0", "unspecified"),  # noqa: S104 - an address under test, nothing binds
         ("10.20.30.40", "private"),
         ("172.16.5.4", "private"),
         ("172.31.255.255", "private"),

@@ -8,6 +8,8 @@ from io import BytesIO
 
 import pytest
 from PIL import Image
+
+from opsdata.etl.chatwoot.images import ImageRejected, sanitize, sniff
 from support_images import (
     HTML,
     SVG,
@@ -19,8 +21,6 @@ from support_images import (
     two_halves,
     webp_with_metadata,
 )
-
-from opsdata.etl.chatwoot.images import ImageRejected, sanitize, sniff
 
 METADATA_KEYS = {"exif", "xmp", "icc_profile", "comment", "Comment", "XML:com.adobe.xmp", "extension"}
 

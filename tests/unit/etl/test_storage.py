@@ -55,7 +55,7 @@ def test_paths_cannot_leave_the_store(tmp_path: Path, path: str):
 
 
 def test_get_of_a_missing_path_names_it(tmp_path: Path):
-    with pytest.raises(StoreError, match="images/nope.png is not in"):
+    with pytest.raises(StoreError, match=r"images/nope\.png is not in"):
         LocalStore(tmp_path).get("images/nope.png")
 
 
