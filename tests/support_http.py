@@ -14,8 +14,10 @@ address checks can never send traffic off this machine.
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import socket
+import ssl
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -45,7 +47,7 @@ class RecordedRequest:
 
 
 class LoopbackServer:
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
         self.routes: dict[str, list[Reply]] = {}
         self.hits: Counter[str] = Counter()
         self.requests: list[RecordedRequest] = []
@@ -57,6 +59,9 @@ class LoopbackServer:
         self._httpd = ThreadingHTTPServer((host, 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self._httpd.handle_error = lambda request, address: None  # clients that hang up are expected
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
         self.host, self.port = self._httpd.server_address[:2]
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, args=(0.05,), name="loopback-http", daemon=True
@@ -64,7 +69,7 @@ class LoopbackServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -188,3 +193,56 @@ def loopback_only() -> Iterator[list[str]]:
         yield violations
     finally:
         socket.create_connection = original  # type: ignore[assignment]
+
+
+# ----- TLS ------------------------------------------------------------------------------
+def tls_contexts(server_name: str, *, certificate_for: str | None = None) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """(server context, client context): a throwaway CA the client trusts, and a certificate
+    for `certificate_for` (default `server_name`) that the server presents."""
+    import tempfile
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def certificate(subject: str, key, issuer_name, issuer_key, *, ca: bool):  # type: ignore[no-untyped-def]
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(issuer_name or x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False)
+        else:
+            builder = builder.add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+            )
+        return builder.sign(issuer_key or key, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = certificate("opsdata test CA", ca_key, None, None, ca=True)
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    leaf = certificate(certificate_for or server_name, leaf_key, ca_cert.subject, ca_key, ca=False)
+
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as folder:
+        cert_file, key_file = f"{folder}/cert.pem", f"{folder}/key.pem"
+        with open(cert_file, "wb") as handle:
+            handle.write(leaf.public_bytes(serialization.Encoding.PEM))
+        with open(key_file, "wb") as handle:
+            handle.write(
+                leaf_key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                )
+            )
+        server.load_cert_chain(cert_file, key_file)
+    client = ssl.create_default_context(cadata=ca_cert.public_bytes(serialization.Encoding.PEM).decode())
+    return server, client

@@ -386,6 +386,8 @@ class SafeHttpClient:
             except httpx.TimeoutException as exc:
                 raise _Transient("timeout", _timeout_kind(exc)) from None
             except httpx.TransportError as exc:
+                if _caused_by(exc, ssl.SSLCertVerificationError):  # a wrong certificate stays wrong
+                    raise FetchFailed("tls_error", "certificate not valid for the host") from None
                 raise _Transient("connection_error", type(exc).__name__) from None
             try:
                 if response.status_code in REDIRECT_STATUSES:
@@ -436,6 +438,17 @@ class SafeHttpClient:
             check_start(bytes(body))  # type: ignore[misc]
         content_type = response.headers.get("content-type")
         return bytes(body), content_type.split(";")[0].strip().lower() if content_type else None
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _timeout_kind(exc: httpx.TimeoutException) -> str:

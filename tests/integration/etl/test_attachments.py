@@ -23,7 +23,7 @@ from opsdata.etl.chatwoot.attachments import (
     fetch_attachments,
 )
 from opsdata.etl.chatwoot.storage import LocalStore
-from support_http import LoopbackServer, Reply
+from support_http import LoopbackServer, Reply, tls_contexts
 from support_images import (
     HTML,
     SVG,
@@ -442,3 +442,36 @@ def test_the_default_client_refuses_loopback(http_server: LoopbackServer, store:
 
     assert outcomes[0].reason == "address_not_public: loopback"
     assert allowed[0].status == "ok"
+
+
+# ----- TLS ----------------------------------------------------------------------------------
+def test_https_verifies_the_host_name_while_connecting_to_the_pinned_address(
+    loopback_network: list[str], store: LocalStore
+):
+    # Given an HTTPS server on 127.0.0.1 with a certificate for images.shop.test only
+    server_tls, client_tls = tls_contexts("images.shop.test")
+    good = LoopbackServer(tls=server_tls)
+    wrong_tls, _ = tls_contexts("images.shop.test", certificate_for="other.test")
+    wrong = LoopbackServer(tls=wrong_tls)
+    with good, wrong:
+        png = png_with_metadata()
+        good.route("/a.png", Reply(body=png))
+        wrong.route("/a.png", Reply(body=png))
+        requests = [
+            AttachmentRequest("good", f"https://images.shop.test:{good.port}/a.png"),
+            AttachmentRequest("wrong", f"https://images.shop.test:{wrong.port}/a.png"),
+        ]
+        with SafeHttpClient(
+            allow_hosts=["images.shop.test"], policy=FAST, resolver=lambda host, port: ["127.0.0.1"], verify=client_tls
+        ) as client:
+            outcomes = {o.key: o for o in fetch_attachments(requests, store=store, policy=FAST, client=client)}
+
+    # Then the certificate was checked against the name (SNI kept), not the address dialled
+    assert outcomes["good"].status == "ok"
+    assert good.requests[0].headers["host"] == f"images.shop.test:{good.port}"
+    assert (outcomes["wrong"].status, outcomes["wrong"].reason, outcomes["wrong"].attempts) == (
+        "failed",
+        "tls_error: certificate not valid for the host",
+        1,
+    )
+    assert not outcomes["wrong"].retryable and wrong.hits["/a.png"] == 0
