@@ -269,7 +269,7 @@ def test_huge_responses_are_cut_off_at_the_size_limit(http_server: LoopbackServe
 
     outcomes = run(urls, store)
 
-    assert outcomes["declared"].reason == "too_large: declared 60001045 bytes, limit 1000000"
+    assert outcomes["declared"].reason == f"too_large: declared {len(head) + 60_000_000} bytes, limit 1000000"
     assert outcomes["chunked"].reason == "too_large: more than 1000000 bytes"
     assert all(o.status == "rejected" and o.attempts == 1 for o in outcomes.values())
     # The download stopped early: the server could not push the 60 MB.
@@ -475,3 +475,12 @@ def test_https_verifies_the_host_name_while_connecting_to_the_pinned_address(
         1,
     )
     assert not outcomes["wrong"].retryable and wrong.hits["/a.png"] == 0
+
+
+def test_bad_arguments_are_refused_before_anything_is_fetched(store: LocalStore):
+    with pytest.raises(
+        ValueError, match=r"--allow-host takes a host name or IP address, got 'chat\.example\.com:3000'"
+    ):
+        fetch_attachments([], store=store, allow_hosts=["chat.example.com:3000"])
+    with pytest.raises(ValueError, match="concurrency must be at least 1"):
+        fetch_attachments([], store=store, concurrency=0)

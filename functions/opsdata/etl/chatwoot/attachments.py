@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from opsdata.core.safe_http import FetchFailed, FetchRejected, HttpPolicy, SafeHttpClient
+from opsdata.core.safe_http import FetchFailed, FetchRejected, HttpPolicy, SafeHttpClient, normalize_allow_hosts
 from opsdata.etl.chatwoot.images import DEFAULT_MAX_PIXELS, ImageRejected, sanitize, sniff
 from opsdata.etl.chatwoot.storage import Store
 
@@ -40,7 +40,7 @@ class FetchPolicy(HttpPolicy):
 class AttachmentRequest:
     key: str  # the caller's stable id for the attachment; outcomes carry it back
     url: str
-    declared_type: str | None = None  # what the source says; recorded, never trusted
+    declared_type: str | None = None  # what the source says; informational, never trusted
     declared_size: int | None = None  # bytes the source claims; above the limit we skip the download
 
 
@@ -111,7 +111,8 @@ def _guarded(request: AttachmentRequest, client: SafeHttpClient, store: Store, p
     try:
         return fetch_attachment(request, client=client, store=store, policy=policy)
     except Exception as exc:  # one broken attachment never stops a run
-        log.exception("attachment %s: unexpected %s", request.key, type(exc).__name__)
+        # No traceback: exception messages can quote the URL, a signed link.
+        log.error("attachment %s: unexpected %s", request.key, type(exc).__name__)
         return _outcome(request, "failed", f"internal_error: {type(exc).__name__}", 1, True)
 
 
@@ -136,10 +137,23 @@ def fetch_attachments(
     At most `concurrency` downloads run at once over one shared connection pool; `requests`
     is consumed lazily (at most 2 x concurrency ahead). A URL seen twice is downloaded once.
     `client` replaces the one built from `allow_hosts`/`policy` (to share a pool).
+    Bad arguments (concurrency < 1, an allow-list entry with a port or scheme) raise
+    ValueError here, before anything is fetched.
     """
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
-    policy = policy or FetchPolicy()
+    normalize_allow_hosts(allow_hosts)
+    return _fetch_all(requests, store, allow_hosts, concurrency, policy or FetchPolicy(), client)
+
+
+def _fetch_all(
+    requests: Iterable[AttachmentRequest],
+    store: Store,
+    allow_hosts: Sequence[str],
+    concurrency: int,
+    policy: FetchPolicy,
+    client: SafeHttpClient | None,
+) -> Iterator[AttachmentOutcome]:
     own_client = client is None
     http = client or SafeHttpClient(allow_hosts=allow_hosts, policy=policy, max_connections=concurrency)
     try:
