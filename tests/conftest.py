@@ -135,3 +135,23 @@ def new_project_database(cluster: LocalCluster) -> Iterator[Callable[[], str]]:
 def empty_database(new_project_database: Callable[[], str]) -> str:
     """One database with only the platform emulation: what a new Supabase project looks like."""
     return new_project_database()
+
+
+# ----- loopback HTTP (untrusted downloads) ----------------------------------------------
+@pytest.fixture
+def loopback_network() -> Iterator[list[str]]:
+    """Any TCP connection off loopback is refused and fails the test afterwards."""
+    from support_http import loopback_only
+
+    with loopback_only() as violations:
+        yield violations
+    assert not violations, f"the code under test tried to connect to {violations}"
+
+
+@pytest.fixture
+def http_server(loopback_network: list[str]):
+    """A real threaded HTTP server on 127.0.0.1 (see tests/support_http.py)."""
+    from support_http import LoopbackServer
+
+    with LoopbackServer() as server:
+        yield server

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     db_port: int = Field(default=54322, alias="OPSDATA_DB_PORT", ge=1024, le=65535)
     local_dir: Path = Field(default=REPO_ROOT / ".local", alias="OPSDATA_LOCAL_DIR")
     pg_bin: Path = Field(default=Path("/usr/lib/postgresql/15/bin"), alias="OPSDATA_PG_BIN")
+    # Attachment worker (Lambda): where cleaned images go, the idempotency table, and hosts
+    # that may resolve to non-public addresses (comma-separated; e.g. a self-hosted Chatwoot).
+    attachment_store: str | None = Field(default=None, alias="OPSDATA_ATTACHMENT_STORE")
+    idempotency_table: str | None = Field(default=None, alias="IDEMPOTENCY_TABLE")  # template Globals
+    attachment_allow_hosts: str = Field(default="", alias="OPSDATA_ATTACHMENT_ALLOW_HOSTS")
 
     # Where the process runs: progress displays stay quiet in CI and on Lambda.
     ci: bool = Field(default=False, alias="CI")
