@@ -24,7 +24,7 @@ begin
   perform private.require_shop_member(p_shop_id);
   return query
   select d.source,
-         coalesce(sd.label, d.source),
+         private.source_label(d.source),
          d.status,
          d.status_since,
          d.status_message,
@@ -51,7 +51,6 @@ begin
            ) l
          ), '[]'::jsonb)
   from public.data_sources d
-  left join private.source_defaults sd on sd.source = d.source
   where d.shop_id = p_shop_id
   order by private.status_rank(d.status) desc, d.source;
 end
