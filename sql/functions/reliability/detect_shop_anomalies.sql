@@ -58,6 +58,7 @@ declare
   v_high numeric;
   v_fmt text;
   v_points integer := 0;
+  v_insufficient integer := 0;
   v_new integer := 0;
   v_alerts integer := 0;
   v_skipped text[] := '{}';
@@ -89,7 +90,7 @@ begin
 
     -- one dense array per series, first day to yesterday; missing days are NULL or 0
     for v_series in execute format($q$
-      with v as (%s),
+      with v (series, source, day, value) as (%s),
       s as (select v.series, min(v.source) as source, min(v.day) as first_day from v group by v.series)
       select s.series, s.source, s.first_day,
              array(select case when x.value is not null then x.value when $4 then 0 end
@@ -150,7 +151,6 @@ begin
         i := v_day - v_series.first_day + 1;
         v_x := v_series.vals[i];
         if v_x is not null then
-          v_points := v_points + 1;
           v_base := '{}';
           for k in 1..v_weeks loop
             j := i - 7 * k;
@@ -162,12 +162,14 @@ begin
           v_history := cardinality(v_base);
 
           if v_history < v_min then
+            v_insufficient := v_insufficient + 1;
             v_verdict := 'insufficient_history';
             v_message := format('Insufficient history on %s: %s of %s same-weekday points needed%s.',
               v_day, v_history, v_min,
               case when v_baseline_start is not null then format(' (re-learning since the level shift on %s)', v_baseline_start)
                    else '' end);
           else
+            v_points := v_points + 1;
             select percentile_cont(0.5) within group (order by b) into v_expected from unnest(v_base) b;
             select percentile_cont(0.5) within group (order by abs(b - v_expected)) into v_mad from unnest(v_base) b;
             v_sigma := greatest(1.4826 * v_mad,
@@ -261,7 +263,7 @@ begin
     end loop;
   end loop;
 
-  return jsonb_build_object('points_judged', v_points, 'anomalies', v_new, 'alerts_queued', v_alerts,
+  return jsonb_build_object('points_judged', v_points, 'points_insufficient_history', v_insufficient, 'anomalies', v_new, 'alerts_queued', v_alerts,
                             'skipped_metrics', to_jsonb(v_skipped));
 end
 $$;
