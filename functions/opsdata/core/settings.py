@@ -37,9 +37,12 @@ class Settings(BaseSettings):
         default=None, description="Slack-compatible incoming webhook for alerts (a secret: never logged)."
     )
     alert_webhook_parameter: str | None = Field(
-        default=None, description="SSM SecureString holding the alert webhook URL (used when ALERT_WEBHOOK_URL is unset)."
+        default=None,
+        description="SSM SecureString holding the alert webhook URL (used when ALERT_WEBHOOK_URL is unset).",
     )
-    backup_target: str | None = Field(default=None, description="Where scheduled backups go: a folder or s3://bucket/prefix.")
+    backup_target: str | None = Field(
+        default=None, description="Where scheduled backups go: a folder or s3://bucket/prefix."
+    )
     backup_keep_daily: int = Field(default=7, ge=1, le=366)
     backup_keep_weekly: int = Field(default=4, ge=0, le=520)
 

@@ -77,7 +77,9 @@ def slack_payload(alert: ClaimedAlert) -> dict[str, Any]:
     """Slack-compatible message: `text` for notifications and clients without blocks, plus blocks."""
     icon = SEVERITY_ICON.get(alert.severity, "")
     headline = f"{icon} *{_escape(alert.title)}* — {_escape(alert.shop_name)} ({_escape(alert.shop_domain)})"
-    context = f"{alert.kind.replace('_', ' ')} · {alert.source or 'all sources'} · {alert.created_at:%Y-%m-%d %H:%M} UTC"
+    context = (
+        f"{alert.kind.replace('_', ' ')} · {alert.source or 'all sources'} · {alert.created_at:%Y-%m-%d %H:%M} UTC"
+    )
     body = _escape(alert.message) if alert.message != alert.title else ""
     return {
         "text": f"{alert.title} — {alert.shop_name}",
@@ -163,7 +165,9 @@ def deliver_alerts(
                     _post(client, webhook_url, slack_payload(alert), tries, backoff, sleep)
                 except _Failure as failure:
                     retry = f"{failure.retry_after} seconds" if failure.retry_after is not None else None
-                    conn.execute("select private.mark_alert_failed(%s, %s, %s::interval)", (alert.id, str(failure), retry))
+                    conn.execute(
+                        "select private.mark_alert_failed(%s, %s, %s::interval)", (alert.id, str(failure), retry)
+                    )
                     report.failed += 1
                 else:
                     conn.execute("select private.mark_alert_delivered(%s)", (alert.id,))
