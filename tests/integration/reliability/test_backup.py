@@ -131,7 +131,7 @@ def test_the_manifest_records_schema_version_counts_and_checksums(original: str,
 
 
 def test_restore_refuses_a_database_with_data_unless_forced(original: str, backup_file: Path) -> None:
-    with pytest.raises(BackupError, match="not empty .*public.shop"):
+    with pytest.raises(BackupError, match=r"not empty .*public\.shop"):
         restore_backup(original, backup_file)
     with connect(original) as conn:
         conn.execute("update public.shops set name = 'changed after the backup'")
