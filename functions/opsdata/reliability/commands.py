@@ -117,3 +117,49 @@ def alerts_deliver() -> None:
     except WebhookConfigError as exc:
         _fail(str(exc))
     click.echo(f"alerts: {report.claimed} due, {report.delivered} delivered, {report.failed} failed (still queued)")
+
+
+@click.group()
+def quality() -> None:
+    """Data quality: source statuses (green/yellow/red/grey) and anomalies."""
+
+
+@quality.command("check")
+@click.option("--shop", "domain", help="Only this shop (its domain).")
+def quality_check(domain: str | None) -> None:
+    """Run the quality checks and the anomaly detector now, then show each source's status."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from opsdata.reliability.summary import refresh_and_summarize
+
+    colors = {"green": "green", "yellow": "yellow", "red": "red", "grey": "bright_black"}
+    with connect(_database()) as conn:
+        shop_id = None
+        if domain:
+            row = conn.execute("select id from public.shops where domain = %s", (domain,)).fetchone()
+            if row is None:
+                _fail(f"no shop with domain {domain}")
+            shop_id = row[0]
+        shops = refresh_and_summarize(conn, shop_id=shop_id)
+    console = Console(highlight=False, soft_wrap=True)
+    for shop in shops:
+        table = Table(title=f"data sources of {shop.domain}")
+        for column in ("source", "status", "last sync", "data through", "why"):
+            table.add_column(column)
+        for s in shop.sources:
+            table.add_row(
+                s.label,
+                f"[{colors[s.status]}]{s.status}[/]",
+                f"{s.last_sync_at:%Y-%m-%d %H:%M}" if s.last_sync_at else "never",
+                f"{s.data_through:%Y-%m-%d %H:%M}" if s.data_through else "unknown",
+                s.message or "",
+            )
+        console.print(table)
+        for a in shop.anomalies:
+            console.print(
+                f"  anomaly: {a.series} on {a.observed_on}: {a.value:g} (expected {a.expected:g}, {a.direction}"
+                f"{', level shift' if a.kind == 'level_shift' else ''})"
+            )
+        if shop.insufficient_history:
+            console.print(f"  not judged yet (insufficient history): {', '.join(shop.insufficient_history)}")
