@@ -202,6 +202,22 @@ def _external_refs(conn: psycopg.Connection, tables: list[TableInfo]) -> list[Ex
     ]
 
 
+# COPY text depends on these settings: pin them wherever data is dumped, compared or loaded, so
+# that a backup taken in one session restores and checksums identically in another.
+PINNED_FORMATS = (
+    "set local timezone = 'UTC'",
+    "set local datestyle = 'ISO, YMD'",
+    "set local intervalstyle = 'postgres'",
+    "set local extra_float_digits = 3",
+    "set local bytea_output = 'hex'",
+)
+
+
+def _pin_formats(conn: psycopg.Connection) -> None:
+    for statement in PINNED_FORMATS:
+        conn.execute(statement)
+
+
 def _copy_out_query(schema: str, name: str, columns: list[str], order_by: list[str]) -> sql.Composed:
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     order = (
@@ -259,6 +275,7 @@ def write_backup(url: str, directory: Path, *, now: datetime | None = None) -> P
         (work / "data").mkdir()
         with conn.transaction():
             conn.execute("set transaction isolation level repeatable read, read only")
+            _pin_formats(conn)
             tables = discover_tables(conn)
             entries = []
             for table in tables:
@@ -404,6 +421,7 @@ def restore_backup(url: str, path: Path, *, force: bool = False, create_missing_
                 f"{' ...' if len(occupied) > 5 else ''} have rows); restore into an empty database or pass --force"
             )
         with conn.transaction(), _members(path) as tar:
+            _pin_formats(conn)
             _ensure_external_refs(conn, manifest, create_missing_refs)
             idents = [sql.Identifier(t.schema_name, t.name) for t in manifest.tables]
             for ident in idents:
@@ -517,6 +535,7 @@ def compare_with_manifest(url: str, manifest: Manifest) -> VerifyReport:
     checks = []
     with connect(url) as conn, conn.transaction():
         conn.execute("set transaction isolation level repeatable read, read only")
+        _pin_formats(conn)
         for entry in manifest.tables:
             rows, digest = _dump_table(
                 conn, _copy_out_query(entry.schema_name, entry.name, entry.columns, entry.order_by), None

@@ -234,3 +234,20 @@ def test_no_partial_file_is_left_when_the_database_fails(tmp_path: Path) -> None
     with pytest.raises(psycopg.OperationalError):
         write_backup("postgresql://postgres:postgres@127.0.0.1:9/none", tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_session_time_zone_and_date_style_do_not_change_the_backup(
+    original: str, empty_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # libpq applies PGTZ / PGDATESTYLE to new sessions: a backup taken by a client set up like this
+    monkeypatch.setenv("PGTZ", "Asia/Kolkata")
+    monkeypatch.setenv("PGDATESTYLE", "SQL, DMY")
+    path = write_backup(original, tmp_path)
+    monkeypatch.setenv("PGTZ", "America/Los_Angeles")
+    monkeypatch.setenv("PGDATESTYLE", "German")
+    add_users_like(original, empty_database)
+    restore_backup(empty_database, path)
+    monkeypatch.delenv("PGTZ")
+    monkeypatch.delenv("PGDATESTYLE")
+    assert compare_with_manifest(empty_database, read_backup(path)).ok
+    assert snapshot(empty_database) == snapshot(original)
