@@ -52,7 +52,8 @@ begin
   if v_changed then
     v_alert_kind := 'status_change';
     v_title := case v_status
-      when 'green' then format('%s recovered: green (was %s)', v_label, v_ds.status)
+      when 'green' then case when v_ds.status = 'grey' then format('%s is green (was grey)', v_label)
+                             else format('%s recovered: green (was %s)', v_label, v_ds.status) end
       when 'grey' then format('%s cannot be checked: grey (was %s)', v_label, v_ds.status)
       else format('%s is %s%s', v_label, v_status,
                   case when v_ds.last_checked_at is null then '' else format(' (was %s)', v_ds.status) end)
