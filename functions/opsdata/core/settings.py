@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     alert_webhook_url: SecretStr | None = Field(
         default=None, description="Slack-compatible incoming webhook for alerts (a secret: never logged)."
     )
-    alert_webhook_parameter: str | None = Field(
+    alert_webhook_url_parameter: str | None = Field(
         default=None,
         description="SSM SecureString holding the alert webhook URL (used when ALERT_WEBHOOK_URL is unset).",
     )

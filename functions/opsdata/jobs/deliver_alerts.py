@@ -19,9 +19,9 @@ def webhook_url(settings: Settings | None = None) -> str:
     settings = settings or get_settings()
     if settings.alert_webhook_url is not None:
         return settings.alert_webhook_url.get_secret_value()
-    if settings.alert_webhook_parameter:
-        return ssm_parameter(settings.alert_webhook_parameter)
-    raise WebhookConfigError("no alert webhook: set ALERT_WEBHOOK_URL or ALERT_WEBHOOK_PARAMETER")
+    if settings.alert_webhook_url_parameter:
+        return ssm_parameter(settings.alert_webhook_url_parameter)
+    raise WebhookConfigError("no alert webhook: set ALERT_WEBHOOK_URL or ALERT_WEBHOOK_URL_PARAMETER")
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:

@@ -106,7 +106,7 @@ def alerts() -> None:
 
 @alerts.command("deliver")
 def alerts_deliver() -> None:
-    """Send queued alerts to the webhook (ALERT_WEBHOOK_URL or ALERT_WEBHOOK_PARAMETER) now."""
+    """Send queued alerts to the webhook (ALERT_WEBHOOK_URL or ALERT_WEBHOOK_URL_PARAMETER) now."""
     from opsdata.jobs.deliver_alerts import webhook_url
     from opsdata.reliability.delivery import WebhookConfigError, deliver_alerts
 

@@ -102,7 +102,7 @@ def test_alert_delivery_reads_its_secrets_from_ssm(
         ssm.put_parameter(Name="/opsdata/test/database-url", Value=use_database, Type="SecureString")
         monkeypatch.delenv("DATABASE_URL")
         monkeypatch.setenv("DATABASE_URL_PARAMETER", "/opsdata/test/database-url")
-        monkeypatch.setenv("ALERT_WEBHOOK_PARAMETER", "/opsdata/test/webhook")
+        monkeypatch.setenv("ALERT_WEBHOOK_URL_PARAMETER", "/opsdata/test/webhook")
         get_settings.cache_clear()
 
         class Context:
@@ -126,10 +126,10 @@ def test_delivery_without_a_webhook_says_what_to_set(monkeypatch: pytest.MonkeyP
     from opsdata.reliability.delivery import WebhookConfigError
 
     monkeypatch.delenv("ALERT_WEBHOOK_URL", raising=False)
-    monkeypatch.delenv("ALERT_WEBHOOK_PARAMETER", raising=False)
+    monkeypatch.delenv("ALERT_WEBHOOK_URL_PARAMETER", raising=False)
     get_settings.cache_clear()
     try:
-        with pytest.raises(WebhookConfigError, match="ALERT_WEBHOOK_URL or ALERT_WEBHOOK_PARAMETER"):
+        with pytest.raises(WebhookConfigError, match="ALERT_WEBHOOK_URL or ALERT_WEBHOOK_URL_PARAMETER"):
             webhook_url()
     finally:
         get_settings.cache_clear()
