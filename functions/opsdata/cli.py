@@ -293,6 +293,15 @@ from opsdata.etl.chatwoot.commands import etl  # noqa: E402 - the group register
 
 main.add_command(etl)
 
+# ----- data reliability (opsdata backup, opsdata alerts) -----------------------------------
+from opsdata.reliability.commands import alerts as _alerts_group  # noqa: E402
+from opsdata.reliability.commands import backup as _backup_group  # noqa: E402
+from opsdata.reliability.commands import quality as _quality_group  # noqa: E402
+
+main.add_command(_backup_group)
+main.add_command(_alerts_group)
+main.add_command(_quality_group)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # functions/opsdata/core/settings.py -> the checkout root (only meaningful outside Lambda).
@@ -36,6 +36,24 @@ class Settings(BaseSettings):
     # Where the process runs: progress displays stay quiet in CI and on Lambda.
     ci: bool = Field(default=False, alias="CI")
     lambda_function_name: str | None = Field(default=None, alias="AWS_LAMBDA_FUNCTION_NAME")
+
+    # ----- data reliability (alerts delivery, backups) -----
+    database_url_parameter: str | None = Field(
+        default=None,
+        description="SSM SecureString holding the Postgres URL; Lambda jobs read it when DATABASE_URL is unset.",
+    )
+    alert_webhook_url: SecretStr | None = Field(
+        default=None, description="Slack-compatible incoming webhook for alerts (a secret: never logged)."
+    )
+    alert_webhook_url_parameter: str | None = Field(
+        default=None,
+        description="SSM SecureString holding the alert webhook URL (used when ALERT_WEBHOOK_URL is unset).",
+    )
+    backup_target: str | None = Field(
+        default=None, description="Where scheduled backups go: a folder or s3://bucket/prefix."
+    )
+    backup_keep_daily: int = Field(default=7, ge=1, le=366)
+    backup_keep_weekly: int = Field(default=4, ge=0, le=520)
 
     @property
     def uses_local_cluster(self) -> bool:
