@@ -15,7 +15,7 @@ declare
   v_invalid bigint;
   v_worst numeric;
   v_total_checked bigint := 0;
-  v_failures text[] := '{}';
+  v_failures text[] := '{}'::text[];
   v_results jsonb := '[]'::jsonb;
   v_rules integer := 0;
   v_status text;

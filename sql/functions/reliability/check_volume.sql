@@ -18,14 +18,13 @@ declare
   v_day_start timestamp := date_trunc('day', v_local_now);
   v_first_run timestamptz;
   v_today numeric;
-  v_weeks numeric[] := '{}';
+  v_weeks numeric[] := '{}'::numeric[];
   v_rows numeric;
   v_expected numeric;
   v_warn numeric;
   v_error numeric;
   v_status text;
   v_message text;
-  k integer;
 begin
   select min(r.started_at) into v_first_run
   from public.sync_runs r

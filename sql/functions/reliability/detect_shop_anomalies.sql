@@ -22,7 +22,11 @@ declare
   v_tz text;
   v_today date;
   v_metric private.anomaly_metrics;
-  v_series record;
+  -- one series from the dynamic query (scalars, not a record: plpgsql_check can type them)
+  v_series_name text;
+  v_series_source text;
+  v_series_first_day date;
+  v_series_vals numeric[];
   v_state public.anomaly_series_state;
   v_sens numeric;
   v_dir text;
@@ -41,7 +45,6 @@ declare
   v_first_flag date;
   i integer;
   j integer;
-  k integer;
   v_x numeric;
   v_base numeric[];
   v_expected numeric;
@@ -61,7 +64,7 @@ declare
   v_insufficient integer := 0;
   v_new integer := 0;
   v_alerts integer := 0;
-  v_skipped text[] := '{}';
+  v_skipped text[] := '{}'::text[];
 begin
   select s.timezone into v_tz from public.shops s where s.id = p_shop_id;
   if v_tz is null then
@@ -89,7 +92,7 @@ begin
       else greatest(v_from - 7 * (v_max_weeks + 1), v_today - c_history_days) end;
 
     -- one dense array per series, first day to yesterday; missing days are NULL or 0
-    for v_series in execute format($q$
+    for v_series_name, v_series_source, v_series_first_day, v_series_vals in execute format($q$
       with v (series, source, day, value) as (%s),
       s as (select v.series, min(v.source) as source, min(v.day) as first_day from v group by v.series)
       select s.series, s.source, s.first_day,
@@ -108,7 +111,7 @@ begin
              coalesce(e.enabled, m.enabled, true)
       into v_sens, v_dir, v_min, v_weeks, v_enabled
       from (select 1) one
-      left join public.anomaly_settings e on e.shop_id = p_shop_id and e.series = v_series.series
+      left join public.anomaly_settings e on e.shop_id = p_shop_id and e.series = v_series_name
       left join public.anomaly_settings m on m.shop_id = p_shop_id and m.series = v_metric.metric;
       continue when not v_enabled;
 
@@ -118,45 +121,45 @@ begin
       if v_metric.uses_source_lag then
         select ceil(extract(epoch from coalesce(
                  (select d.expected_lag from public.data_sources d
-                   where d.shop_id = p_shop_id and d.source = v_series.source),
-                 (select d.expected_lag from private.source_defaults d where d.source = v_series.source),
+                   where d.shop_id = p_shop_id and d.source = v_series_source),
+                 (select d.expected_lag from private.source_defaults d where d.source = v_series_source),
                  interval '0')) / 86400)::integer
         into v_lag_days;
         select (max(r.finished_at) at time zone v_tz)::date - 1 into v_last_sync
         from public.sync_runs r
-        where r.shop_id = p_shop_id and r.source = v_series.source and r.status = 'succeeded';
+        where r.shop_id = p_shop_id and r.source = v_series_source and r.status = 'succeeded';
       end if;
       v_through := least(v_today - 1 - v_lag_days, coalesce(v_last_sync, v_today - 1));
 
       select * into v_state from public.anomaly_series_state s
-      where s.shop_id = p_shop_id and s.series = v_series.series;
+      where s.shop_id = p_shop_id and s.series = v_series_name;
       v_baseline_start := v_state.baseline_start_on;
-      v_eval_start := greatest(v_series.first_day, coalesce(v_state.last_evaluated_on + 1, v_series.first_day));
+      v_eval_start := greatest(v_series_first_day, coalesce(v_state.last_evaluated_on + 1, v_series_first_day));
       continue when v_eval_start > v_through;
 
       -- +1 spike / -1 drop for points already flagged (and still excluded from baselines)
-      v_flags := array_fill(0, array[cardinality(v_series.vals)]);
+      v_flags := array_fill(0, array[cardinality(v_series_vals)]);
       for v_day, v_flag in
         select a.observed_on, case a.direction when 'spike' then 1 else -1 end
         from public.anomalies a
-        where a.shop_id = p_shop_id and a.series = v_series.series and a.excluded_from_baseline
-          and a.observed_on between v_series.first_day and v_through
+        where a.shop_id = p_shop_id and a.series = v_series_name and a.excluded_from_baseline
+          and a.observed_on between v_series_first_day and v_through
       loop
-        v_flags[v_day - v_series.first_day + 1] := v_flag;
+        v_flags[v_day - v_series_first_day + 1] := v_flag;
       end loop;
 
       v_verdict := null;
       v_day := v_eval_start;
       while v_day <= v_through loop
-        i := v_day - v_series.first_day + 1;
-        v_x := v_series.vals[i];
+        i := v_day - v_series_first_day + 1;
+        v_x := v_series_vals[i];
         if v_x is not null then
           v_base := '{}';
           for k in 1..v_weeks loop
             j := i - 7 * k;
             exit when j < 1 or (v_baseline_start is not null and v_day - 7 * k < v_baseline_start);
-            if v_series.vals[j] is not null and v_flags[j] = 0 then
-              v_base := v_base || v_series.vals[j];
+            if v_series_vals[j] is not null and v_flags[j] = 0 then
+              v_base := v_base || v_series_vals[j];
             end if;
           end loop;
           v_history := cardinality(v_base);
@@ -195,7 +198,7 @@ begin
               insert into public.anomalies as a
                 (shop_id, series, metric, source, observed_on, value, expected, band_low, band_high, score,
                  direction, sensitivity, history_points)
-              values (p_shop_id, v_series.series, v_metric.metric, v_series.source, v_day, v_x, v_expected, v_low,
+              values (p_shop_id, v_series_name, v_metric.metric, v_series_source, v_day, v_x, v_expected, v_low,
                       v_high, round(v_score, 4), case when v_flag > 0 then 'spike' else 'drop' end, v_sens, v_history)
               on conflict (shop_id, series, observed_on) do nothing
               returning a.id into v_id;
@@ -203,11 +206,11 @@ begin
               if v_id is not null then
                 v_new := v_new + 1;
                 if v_day >= v_through - 2 and private.enqueue_alert(
-                     p_shop_id, 'anomaly', 'warning', v_series.source, v_message, v_message,
-                     jsonb_build_object('anomaly_id', v_id, 'series', v_series.series, 'observed_on', v_day,
+                     p_shop_id, 'anomaly', 'warning', v_series_source, v_message, v_message,
+                     jsonb_build_object('anomaly_id', v_id, 'series', v_series_name, 'observed_on', v_day,
                                         'value', v_x, 'expected', v_expected, 'band', jsonb_build_array(v_low, v_high),
                                         'score', round(v_score, 2)),
-                     format('anomaly:%s:%s', v_series.series, v_day)) is not null then
+                     format('anomaly:%s:%s', v_series_name, v_day)) is not null then
                   v_alerts := v_alerts + 1;
                 end if;
               end if;
@@ -225,7 +228,7 @@ begin
                 v_baseline_start := v_first_flag;
                 update public.anomalies a
                 set kind = 'level_shift', excluded_from_baseline = false
-                where a.shop_id = p_shop_id and a.series = v_series.series
+                where a.shop_id = p_shop_id and a.series = v_series_name
                   and a.observed_on between v_first_flag and v_day
                   and a.direction = case when v_flag > 0 then 'spike' else 'drop' end;
                 for k in 0..(v_day - v_first_flag) loop
@@ -235,9 +238,9 @@ begin
                   v_metric.label, case when v_flag > 0 then 'up' else 'down' end, v_first_flag,
                   to_char(v_x, v_fmt), v_day, to_char(v_expected, v_fmt));
                 if v_day >= v_through - 2 and private.enqueue_alert(
-                     p_shop_id, 'anomaly', 'warning', v_series.source, v_message, v_message,
-                     jsonb_build_object('series', v_series.series, 'level_shift_since', v_first_flag),
-                     format('level_shift:%s:%s', v_series.series, v_first_flag)) is not null then
+                     p_shop_id, 'anomaly', 'warning', v_series_source, v_message, v_message,
+                     jsonb_build_object('series', v_series_name, 'level_shift_since', v_first_flag),
+                     format('level_shift:%s:%s', v_series_name, v_first_flag)) is not null then
                   v_alerts := v_alerts + 1;
                 end if;
               end if;
@@ -250,7 +253,7 @@ begin
       insert into public.anomaly_series_state as s
         (shop_id, series, metric, source, last_evaluated_on, baseline_start_on, state, history_points, min_history,
          message, updated_at)
-      values (p_shop_id, v_series.series, v_metric.metric, v_series.source, v_through, v_baseline_start,
+      values (p_shop_id, v_series_name, v_metric.metric, v_series_source, v_through, v_baseline_start,
               coalesce(v_verdict, 'insufficient_history'), coalesce(v_history, 0), v_min,
               coalesce(v_message, 'No data yet.'), now())
       on conflict (shop_id, series) do update
