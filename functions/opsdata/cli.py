@@ -270,5 +270,14 @@ def jobs_run(name: str) -> None:
     click.echo(f"job {name} succeeded: {result}")
 
 
+# ----- opsdata load, demo-data, demo (loaders and demo data) ----------------------------
+from opsdata.demo.commands import demo, demo_data  # noqa: E402 - commands register after main exists
+from opsdata.etl.commands import load  # noqa: E402
+
+main.add_command(load)
+main.add_command(demo_data)
+main.add_command(demo)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
