@@ -23,6 +23,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -581,7 +582,7 @@ def _read_csv(handle: IO[str], known: set[str]) -> Iterator[Record]:
     lines.take()
     if header is None:
         raise LoadError(
-            "the file is empty (a CSV file needs a header line)", [Problem(line=1, field=None, reason="empty")]
+            "the file is empty", [Problem(line=1, field=None, reason="empty file: a CSV file needs a header line")]
         )
     header = [h.strip() for h in header]
     problems = [
@@ -589,9 +590,8 @@ def _read_csv(handle: IO[str], known: set[str]) -> Iterator[Record]:
         for name in header
         if name not in known and not name.startswith("_")  # _-columns are notes (e.g. a rejects file's)
     ]
-    problems += [
-        Problem(line=1, field=name, reason="column appears twice") for name in set(header) if header.count(name) > 1
-    ]
+    twice = sorted({name for name in header if header.count(name) > 1})
+    problems += [Problem(line=1, field=name, reason="column appears twice") for name in twice]
     if problems:
         raise LoadError("the CSV header does not match the table", problems)
     try:
@@ -670,9 +670,18 @@ def resolve_shop(conn: psycopg.Connection, domain: str | None) -> tuple[uuid.UUI
     raise LoadError(f"several shops exist: pass --shop (one of {', '.join(r[1] for r in rows[:20])})")
 
 
-def _start_run(conn: psycopg.Connection, shop_id: uuid.UUID, source: str, details: dict) -> int:
+@contextmanager
+def as_service_role(conn: psycopg.Connection) -> Iterator[None]:
+    """One transaction as service_role (loaders write as jobs do, never as the connecting role)."""
     with conn.transaction():
         conn.execute("set local role service_role")
+        yield
+        # a caller's outer transaction makes ours a savepoint, which `set local` outlives
+        conn.execute("reset role")
+
+
+def _start_run(conn: psycopg.Connection, shop_id: uuid.UUID, source: str, details: dict) -> int:
+    with as_service_role(conn):
         row = conn.execute(
             "insert into public.sync_runs (shop_id, source, details) values (%s, %s, %s) returning id",
             (shop_id, source, Jsonb(details)),
@@ -682,8 +691,7 @@ def _start_run(conn: psycopg.Connection, shop_id: uuid.UUID, source: str, detail
 
 
 def _fail_run(conn: psycopg.Connection, run_id: int, error: str, rejected: int, details: dict) -> None:
-    with conn.transaction():
-        conn.execute("set local role service_role")
+    with as_service_role(conn):
         conn.execute(
             "update public.sync_runs set status = 'failed', finished_at = clock_timestamp(), rows_loaded = 0,"
             " rows_rejected = %s, error = %s, details = details || %s where id = %s",
@@ -780,8 +788,8 @@ def load_file(
     problems: list[Problem] = []
     rows_read = 0
     try:
-        with conn.transaction():
-            conn.execute("set local role service_role")
+        with as_service_role(conn):
+            conn.execute("drop table if exists pg_temp._load")  # left by an earlier load in the same transaction
             columns = sql.SQL(", ").join(
                 sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.kind.sql)) for c in spec.columns
             )
@@ -818,6 +826,7 @@ def load_file(
                 " rows_loaded = %s, rows_rejected = %s, max_data_at = %s, details = details || %s where id = %s",
                 (loaded, len(bad_lines), max_data_at, Jsonb(details), run_id),
             )
+            conn.execute("drop table _load")
     except LoadError as exc:
         rejected = len({p.line for p in exc.problems})
         _fail_run(conn, run_id, str(exc), rejected, {"problems": [p.model_dump() for p in exc.problems[:100]]})
