@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
 from opsdata.demo.generator import Col, DemoParams, PlantedPair, Table, generate
+from opsdata.etl.landing import as_service_role
 
 CHUNK_ROWS = 100_000
 DEMO_SOURCE = "demo_data"
@@ -169,8 +170,7 @@ def write_demo_shop(conn: psycopg.Connection, params: DemoParams, *, force: bool
     seconds["generate"] = time.perf_counter() - clock
     data.tables["actions"]["decided_by"].values[:] = str(operator)
     try:
-        with conn.transaction():
-            conn.execute("set local role service_role")
+        with as_service_role(conn):
             conn.execute("set local synchronous_commit = off")  # one durable commit at the end is enough
             for name in reversed(SHOP_TABLES):
                 conn.execute(
@@ -194,8 +194,7 @@ def write_demo_shop(conn: psycopg.Connection, params: DemoParams, *, force: bool
                 (shop_id, DEMO_SOURCE, started_at, sum(rows.values()), params.as_of, Jsonb(details)),
             )
     except psycopg.Error as exc:
-        with conn.transaction():
-            conn.execute("set local role service_role")
+        with as_service_role(conn):
             conn.execute(
                 "insert into public.sync_runs (shop_id, source, started_at, finished_at, status, error, details)"
                 " values (%s, %s, %s, clock_timestamp(), 'failed', %s, %s)",
