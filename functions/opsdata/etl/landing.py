@@ -22,7 +22,7 @@ import io
 import json
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -559,15 +559,16 @@ class _Lines:
         return first, raw.rstrip("\r\n")
 
 
-def read_records(path: Path, fmt: Format, known: Iterable[str]) -> Iterator[Record]:
+def read_records(path: Path, fmt: Format, spec: TableSpec) -> Iterator[Record]:
     """Records of the file with 1-based line numbers; a header problem raises LoadError."""
-    known = set(known)
     try:
         with _open_text(path) as handle:
             if fmt == "csv":
-                yield from _read_csv(handle, known)
+                yield from _read_csv(handle, spec)
             else:
                 yield from _read_jsonl(handle)
+    except LoadError as exc:
+        raise LoadError(f"{path.name}: {exc}", exc.problems) from None
     except UnicodeDecodeError as exc:
         problem = Problem(line=0, field=None, reason=f"not UTF-8 text ({exc.reason})")
         raise LoadError(f"{path.name} is not UTF-8 text", [problem]) from None
@@ -575,7 +576,7 @@ def read_records(path: Path, fmt: Format, known: Iterable[str]) -> Iterator[Reco
         raise LoadError(f"{path.name} cannot be read: {exc}", [Problem(line=0, field=None, reason=str(exc))]) from exc
 
 
-def _read_csv(handle: IO[str], known: set[str]) -> Iterator[Record]:
+def _read_csv(handle: IO[str], spec: TableSpec) -> Iterator[Record]:
     lines = _Lines(handle)
     reader = csv.reader(lines)
     header = next(reader, None)
@@ -588,8 +589,10 @@ def _read_csv(handle: IO[str], known: set[str]) -> Iterator[Record]:
     problems = [
         Problem(line=1, field=name, reason="unknown column" if name else "empty column name")
         for name in header
-        if name not in known and not name.startswith("_")  # _-columns are notes (e.g. a rejects file's)
+        if name not in spec.names and not name.startswith("_")  # _-columns are notes (e.g. a rejects file's)
     ]
+    missing = [c.name for c in spec.columns if c.required and c.name not in header]
+    problems += [Problem(line=1, field=name, reason="required column is missing") for name in missing]
     twice = sorted({name for name in header if header.count(name) > 1})
     problems += [Problem(line=1, field=name, reason="column appears twice") for name in twice]
     if problems:
@@ -761,7 +764,7 @@ def _write_rejects(target: Path, path: Path, fmt: Format, spec: TableSpec, probl
     for problem in problems:
         by_line.setdefault(problem.line, []).append(problem)
     with target.open("w", encoding="utf-8") as out:
-        for record in read_records(path, fmt, spec.names):
+        for record in read_records(path, fmt, spec):
             if record.line in by_line:
                 reasons = [{"field": p.field, "reason": p.reason} for p in by_line[record.line]]
                 out.write(json.dumps({"line": record.line, "problems": reasons, "raw": record.raw}) + "\n")
@@ -798,7 +801,7 @@ def load_file(
             )
             names = sql.SQL(", ").join(map(sql.Identifier, spec.names))
             with conn.cursor().copy(sql.SQL("copy _load (line_no, {}) from stdin").format(names)) as copy:
-                for record in read_records(path, fmt, spec.names):
+                for record in read_records(path, fmt, spec):
                     rows_read += 1
                     if record.fields is None:
                         problems.append(Problem(line=record.line, field=None, reason=record.problem or "unreadable"))

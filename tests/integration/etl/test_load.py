@@ -261,3 +261,16 @@ def test_the_load_writes_as_service_role_and_leaves_the_session_as_it_was(
     load_file(db, "products", _write(tmp_path, "p.csv", PRODUCTS_CSV), shop_domain="loader.myshopify.com")
     assert db.execute("select current_user").fetchone() == ("postgres",)
     assert db.execute("select to_regclass('pg_temp._load')").fetchone() == (None,)
+
+
+def test_a_file_that_cannot_be_read_fails_its_sync_run(db: psycopg.Connection, shop: uuid.UUID, tmp_path: Path) -> None:
+    header = _write(tmp_path, "p.csv", "id,title,handle\n1,Mug,mug\n")
+    with pytest.raises(LoadError, match=r"p\.csv: the CSV header does not match the table"):
+        load_file(db, "products", header, shop_domain="loader.myshopify.com")
+    broken = tmp_path / "e.jsonl.gz"
+    broken.write_bytes(b"\x1f\x8b\x08\x00garbage")
+    with pytest.raises(LoadError, match=r"e\.jsonl\.gz cannot be read"):
+        load_file(db, "events", broken, shop_domain="loader.myshopify.com")
+    runs = _runs(db, shop)
+    assert [(r[0], r[1]) for r in runs] == [("shopify", "failed"), ("events", "failed")]
+    assert db.execute("select count(*) from public.products").fetchone() == (0,)

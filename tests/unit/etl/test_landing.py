@@ -40,14 +40,14 @@ def test_gzipped_files_are_read_whatever_their_name(tmp_path: Path) -> None:
     path = tmp_path / "products.data"
     path.write_bytes(gzip.compress(b'{"id": 1, "title": "Mug"}\n'))
     assert detect_format(path) == "jsonl"
-    records = list(read_records(path, "jsonl", SPECS["products"].names))
+    records = list(read_records(path, "jsonl", SPECS["products"]))
     assert records[0].fields == {"id": 1, "title": "Mug"}
 
 
 def test_csv_records_carry_their_first_physical_line_and_raw_text(tmp_path: Path) -> None:
     path = tmp_path / "products.csv"
     path.write_text('\ufeffid,title,handle,price\n1,"Two\nlines",a,5\n\n2,Mug,b,6\n3,short\n')
-    records = list(read_records(path, "csv", SPECS["products"].names))
+    records = list(read_records(path, "csv", SPECS["products"]))
     assert [r.line for r in records] == [2, 5, 6]
     assert records[0].fields == {"id": "1", "title": "Two\nlines", "handle": "a", "price": "5"}
     assert records[0].raw == '1,"Two\nlines",a,5'
@@ -56,11 +56,16 @@ def test_csv_records_carry_their_first_physical_line_and_raw_text(tmp_path: Path
 
 def test_a_csv_header_with_unknown_or_repeated_columns_rejects_the_file(tmp_path: Path) -> None:
     path = tmp_path / "products.csv"
-    path.write_text("id,titel,id,_note\n1,x,1,ok\n")
+    path.write_text("id,titel,id,_note,handle,price\n1,x,1,ok,h,1\n")
     with pytest.raises(LoadError) as failure:
-        list(read_records(path, "csv", SPECS["products"].names))
+        list(read_records(path, "csv", SPECS["products"]))
     reasons = {(p.line, p.field, p.reason) for p in failure.value.problems}
-    assert reasons == {(1, "titel", "unknown column"), (1, "id", "column appears twice")}
+    assert reasons == {
+        (1, "titel", "unknown column"),
+        (1, "id", "column appears twice"),
+        (1, "title", "required column is missing"),
+    }
+    assert str(failure.value) == "products.csv: the CSV header does not match the table"
 
 
 @pytest.mark.parametrize(
@@ -71,14 +76,14 @@ def test_unreadable_files_are_named(tmp_path: Path, content: bytes, problem: str
     path = tmp_path / "x.csv"
     path.write_bytes(content)
     with pytest.raises(LoadError) as failure:
-        list(read_records(path, "csv", SPECS["products"].names))
+        list(read_records(path, "csv", SPECS["products"]))
     assert problem in failure.value.problems[0].reason
 
 
 def test_jsonl_lines_that_are_not_objects_are_problems_with_their_line(tmp_path: Path) -> None:
     path = tmp_path / "e.jsonl"
     path.write_text('{"event_id": "a"}\n\n[1]\n{broken\n')
-    records = list(read_records(path, "jsonl", SPECS["events"].names))
+    records = list(read_records(path, "jsonl", SPECS["events"]))
     assert [(r.line, r.problem) for r in records][1:] == [
         (3, "expected a JSON object"),
         (4, "invalid JSON: Expecting property name enclosed in double quotes at column 2"),
