@@ -129,12 +129,12 @@ def test_refunds_cancellations_and_test_orders_are_present_and_consistent(conn: 
     bad = _one(
         conn,
         """
-        select count(*) from public.shopify_orders o
-        join lateral (
-          select sum(current_quantity) as kept, sum(discounted_total) as subtotal,
+        with per_order as (
+          select order_id, sum(current_quantity) as kept, sum(discounted_total) as subtotal,
                  sum(floor(discounted_total * (quantity - current_quantity) * 100 / quantity) / 100) as refunded
-          from public.shopify_order_lines l where l.order_id = o.id
-        ) l on true
+          from public.shopify_order_lines group by order_id
+        )
+        select count(*) from public.shopify_orders o join per_order l on l.order_id = o.id
         where o.subtotal <> l.subtotal
            or (o.cancelled_at is not null and (l.kept <> 0 or o.total_refunded <> o.total))
            or (o.cancelled_at is null and o.total_refunded <> l.refunded)
