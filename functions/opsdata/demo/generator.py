@@ -42,7 +42,10 @@ class DemoParams(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    shop: str = Field(default="demo.myshopify.com", pattern=r"^[a-z0-9.-]+$")
+    # the same rule as shops.domain
+    shop: str = Field(
+        default="demo.myshopify.com", pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"
+    )
     days: int = Field(default=180, ge=14, le=3650)
     orders: int = Field(default=20_000, ge=20, le=20_000_000)
     seed: int = Field(default=1, ge=0)

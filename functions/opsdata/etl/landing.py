@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cached_property
 from pathlib import Path
 from typing import IO, Literal
 
@@ -48,6 +49,7 @@ class Kind:
 
 
 _GID = re.compile(r"^gid://shopify/[A-Za-z]+/(\d+)$")
+_INTEGER = re.compile(r"[+-]?\d+")
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class Integer(Kind):
             text = value.strip()
             match = _GID.match(text) if self.bits == 64 else None  # Shopify GraphQL ids
             text = match.group(1) if match else text
-            if not re.fullmatch(r"[+-]?\d+", text):
+            if not _INTEGER.fullmatch(text):
                 raise ValueError(f"expected an integer, got {value!r}")
             value = int(text)
         limit = 2 ** (self.bits - 1)
@@ -99,6 +101,7 @@ class Numeric(Kind):
         return number
 
 
+_CURRENCY = re.compile(r"[A-Z]{3}")
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 
@@ -152,7 +155,7 @@ class Currency(Kind):
 
     def parse(self, value: object) -> object:
         text = str(value).strip().upper() if isinstance(value, str) else ""
-        if not re.fullmatch(r"[A-Z]{3}", text):
+        if not _CURRENCY.fullmatch(text):
             raise ValueError(f"expected a 3-letter currency code, got {value!r}")
         return text
 
@@ -269,9 +272,13 @@ class TableSpec:
     data_at: str | None = None  # SQL over `_load t`: the newest data point the load delivers
     shop_in_key: bool = True  # actions are keyed by id alone (uuid), other tables by (shop_id, key)
 
-    @property
+    @cached_property
     def names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
+
+    @cached_property
+    def name_set(self) -> frozenset[str]:
+        return frozenset(self.names)
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -589,7 +596,7 @@ def _read_csv(handle: IO[str], spec: TableSpec) -> Iterator[Record]:
     problems = [
         Problem(line=1, field=name, reason="unknown column" if name else "empty column name")
         for name in header
-        if name not in spec.names and not name.startswith("_")  # _-columns are notes (e.g. a rejects file's)
+        if name not in spec.name_set and not name.startswith("_")  # _-columns are notes (e.g. a rejects file's)
     ]
     missing = [c.name for c in spec.columns if c.required and c.name not in header]
     problems += [Problem(line=1, field=name, reason="required column is missing") for name in missing]
@@ -634,7 +641,7 @@ def validate_row(spec: TableSpec, fields: dict[str, object]) -> tuple[dict[str, 
     """Typed values for every column, and (field, reason) for each problem."""
     row: dict[str, object] = {}
     problems: list[tuple[str, str]] = []
-    problems += [(name, "unknown field") for name in fields if name not in spec.names]
+    problems += [(name, "unknown field") for name in fields if name not in spec.name_set]
     for column in spec.columns:
         value = fields.get(column.name, MISSING)
         if value is MISSING:

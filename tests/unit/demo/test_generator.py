@@ -43,6 +43,8 @@ def test_parameters_out_of_range_are_refused() -> None:
         DemoParams(days=3)
     with pytest.raises(ValueError, match="shop"):
         DemoParams(shop="Not A Domain!")
+    with pytest.raises(ValueError, match="shop"):
+        DemoParams(shop="localhost")
 
 
 def test_planted_pairs_are_distinct_real_products_spread_over_popularity() -> None:
