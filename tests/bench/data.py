@@ -59,7 +59,7 @@ def generate_bench_database(ctx: BenchContext, cluster: LocalCluster) -> dict[st
         stdout=subprocess.DEVNULL,
     )
     _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
+    child.returncode = os.waitstatus_to_exitcode(status)  # reaped here: tell Popen, so it does not wait again
     wall = time.perf_counter() - started
     if child.returncode != 0:
         raise RuntimeError(f"generating the benchmark shop failed (exit {child.returncode})")

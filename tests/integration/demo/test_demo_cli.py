@@ -34,3 +34,17 @@ def test_demo_loads_the_default_shop_once_and_prints_the_same_summary_twice(use_
     assert "nothing rewritten" in second.output
     summary = first.output.split("what is loaded", 1)[1]
     assert second.output.split("what is loaded", 1)[1] == summary
+
+
+def test_demo_data_refuses_a_shop_with_data_it_did_not_write(use_database: str) -> None:
+    from opsdata.core.db import connect
+
+    with connect(use_database) as conn:
+        conn.execute("insert into public.shops (domain, name) values ('live.myshopify.com', 'Live')")
+        conn.execute(
+            "insert into public.products (shop_id, id, title, handle, price)"
+            " select id, 1, 'Mug', 'mug', 9 from public.shops where domain = 'live.myshopify.com'"
+        )
+    result = CliRunner().invoke(cli.main, ["demo-data", "--shop", "live.myshopify.com", "--orders", "100"])
+    assert result.exit_code == 1
+    assert "holds data that demo-data did not generate; refusing to replace it" in result.output
