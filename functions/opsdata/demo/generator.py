@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-GENERATOR_VERSION = 1  # bump when the same parameters would produce different rows
+GENERATOR_VERSION = 2  # bump when the same parameters would produce different rows
 
 DAY = 86_400
 PRODUCT_ID_BASE = 8_000_000_000_000
@@ -27,7 +27,8 @@ VARIANT_ID_BASE = 45_000_000_000_000
 ORDER_ID_BASE = 5_500_000_000_000
 LINE_ID_BASE = 14_000_000_000_000
 CUSTOMER_ID_BASE = 7_000_000_000_000
-ZIPF_EXPONENT = 1.1  # product popularity ~ 1 / rank^1.1
+ZIPF_EXPONENT = 1.1  # product popularity ~ 1 / (rank + ZIPF_OFFSET)^1.1 (Zipf-Mandelbrot)
+ZIPF_OFFSET = 3  # flattens the head: the best seller is ~5% of lines, not 15-20%
 EVENT_DAYS = 14  # storefront events cover the most recent two weeks
 BROWSE_SESSIONS_PER_ORDER = 6  # sessions that view products without buying, per purchase
 GSC_FINAL_LAG_DAYS = 2  # the two most recent Search Console days are not final yet
@@ -236,7 +237,7 @@ def _products(rng: np.random.Generator, p: DemoParams) -> tuple[Table, _Catalogu
     tracked = rng.random(n) >= 0.2  # a fifth of products do not track inventory (NULL)
     inventory = rng.poisson(40, n)
     inventory[rng.random(n) < 0.05] = 0
-    weight = (rank + 1.0) ** -ZIPF_EXPONENT
+    weight = (rank + 1.0 + ZIPF_OFFSET) ** -ZIPF_EXPONENT
     weight[status == "draft"] = 0  # drafts were never on sale
     weight /= weight.sum()
     published = (status == "active") & (rng.random(n) < 0.97)
@@ -338,8 +339,8 @@ def _orders(
     created = np.sort(_times_in_days(rng, p, day))
     day = (created - int(p.start.timestamp())) // DAY
 
-    # baskets: 45% single-item orders, the rest 1 + geometric extra items; Zipf-popular products
-    extra = np.where(rng.random(n) < 0.55, rng.geometric(0.37, n), 0)
+    # baskets: half single-item (~45% after planted add-ons), the rest 1 + geometric extra items
+    extra = np.where(rng.random(n) < 0.5, rng.geometric(0.37, n), 0)
     sizes = 1 + extra
     line_order = np.repeat(np.arange(n), sizes)
     line_product = rng.choice(len(cat.weight), len(line_order), p=cat.weight)
@@ -383,9 +384,12 @@ def _orders(
     total_refunded = np.bincount(line_order, weights=refunded_cents, minlength=n).astype(np.int64)
     total_refunded[cancelled] = total[cancelled]
 
-    n_customers = max(1, int(n * 0.62))
-    loyalty = rng.gamma(0.6, 1.0, n_customers)
-    customer = rng.choice(n_customers, n, p=loyalty / loyalty.sum())
+    # 72% of orders come from a new customer; the rest from a random earlier one (orders are in
+    # time order), so about a quarter of customers come back
+    is_new = rng.random(n) < 0.72
+    is_new[0] = True
+    known = np.cumsum(is_new)
+    customer = np.where(is_new, known - 1, (rng.random(n) * (known - is_new)).astype(np.int64))
     has_customer = (rng.random(n) >= 0.04) & (source != "pos")
 
     # half of web orders land on the page of what they bought, the rest where search sends them
@@ -438,7 +442,7 @@ def _search_and_analytics(
 ) -> tuple[Table, Table, np.ndarray, np.ndarray]:
     n_pages = len(pages.path)
     season = _day_weights(p) ** 0.5  # search demand moves less than sales
-    daily_impressions = max(2000.0, p.orders / p.days * 90)
+    daily_impressions = max(5000.0, p.orders / p.days * 400)  # ~3% of sessions convert
     expected = daily_impressions * np.outer(pages.demand, season / season.mean())  # pages x days
     impressions = rng.poisson(expected)
     position = np.clip(pages.position[:, None] * rng.lognormal(0, 0.08, expected.shape), 1.0, 100.0)
@@ -475,7 +479,7 @@ def _search_and_analytics(
     )
     ga_tx = rng.binomial(true_tx, 0.93)
     revenue = np.where(true_tx > 0, np.rint(true_revenue * ga_tx / np.maximum(true_tx, 1)), 0).astype(np.int64)
-    other = rng.poisson(expected * 0.02 + 0.3)
+    other = rng.poisson(expected * 0.035 + 0.3)  # other channels bring about as many sessions as search
     sessions = np.maximum(clicks + other, ga_tx)
     engaged = np.maximum(rng.binomial(sessions, 0.61), ga_tx)
     key_events = ga_tx + rng.binomial(sessions, 0.05)
@@ -609,7 +613,8 @@ def _actions(rng: np.random.Generator, p: DemoParams, cat: _Catalogue, pages: _P
     reverted = executed + rng.exponential(5 * DAY, n).astype(np.int64) + 60
     # intended fate; timestamps past as_of mean it has not happened yet
     fate = rng.choice(np.array(["rejected", "approved", "executed", "reverted"]), n, p=[0.25, 0.1, 0.57, 0.08])
-    status = np.where(decided >= as_of, "proposed", fate)
+    backlog = rng.random(n) < 0.04  # some proposals are never looked at
+    status = np.where((decided >= as_of) | backlog, "proposed", fate)
     status = np.where((status == "executed") & (executed >= as_of), "approved", status)
     status = np.where((status == "reverted") & (executed >= as_of), "approved", status)
     status = np.where((status == "reverted") & (reverted >= as_of), "executed", status)
