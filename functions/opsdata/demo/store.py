@@ -162,12 +162,12 @@ def write_demo_shop(conn: psycopg.Connection, params: DemoParams, *, force: bool
             seconds={},
             planted_pairs=[PlantedPair.model_validate(p) for p in previous.get("planted_pairs", [])],
         )
-    operator = ensure_operator(conn, shop_id, f"operator@{params.shop}")
     started_at = datetime.now().astimezone()
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
     data = generate(params)
     seconds["generate"] = time.perf_counter() - clock
+    operator = ensure_operator(conn, shop_id, data.operator_email)
     data.tables["actions"]["decided_by"].values[:] = str(operator)
     try:
         with as_service_role(conn):
