@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-GENERATOR_VERSION = 2  # bump when the same parameters would produce different rows
+GENERATOR_VERSION = 3  # bump when the same parameters would produce different rows
 
 DAY = 86_400
 PRODUCT_ID_BASE = 8_000_000_000_000
@@ -339,8 +339,9 @@ def _orders(
     created = np.sort(_times_in_days(rng, p, day))
     day = (created - int(p.start.timestamp())) // DAY
 
-    # baskets: half single-item (~45% after planted add-ons), the rest 1 + geometric extra items
-    extra = np.where(rng.random(n) < 0.5, rng.geometric(0.37, n), 0)
+    # baskets: 48% single-item (~46% after planted add-ons), the rest 1 + geometric extra items;
+    # ~2.5 lines per order, so 500k orders give >= 1.2M lines
+    extra = np.where(rng.random(n) < 0.52, rng.geometric(0.35, n), 0)
     sizes = 1 + extra
     line_order = np.repeat(np.arange(n), sizes)
     line_product = rng.choice(len(cat.weight), len(line_order), p=cat.weight)
