@@ -52,7 +52,11 @@ def _describe(result) -> str:
 @click.option("--end-date", type=click.DateTime(["%Y-%m-%d"]), help="Last day with data [default: yesterday, UTC].")
 @click.option("--force", is_flag=True, help="Regenerate even when the shop holds data from the same parameters.")
 def demo_data(shop: str, days: int, orders: int, seed: int, end_date: datetime | None, force: bool) -> None:
-    """Generate a deterministic, realistic demo shop and load it (replacing that shop's demo data)."""
+    """Generate a deterministic, realistic demo shop and load it.
+
+    Replaces the shop's earlier demo data in one transaction; skips when the shop already holds
+    the data of the same parameters. A shop with data demo-data did not write is refused.
+    """
     from pydantic import ValidationError
     from rich.table import Table
 
