@@ -302,6 +302,14 @@ main.add_command(_backup_group)
 main.add_command(_alerts_group)
 main.add_command(_quality_group)
 
+# ----- opsdata load, demo-data, demo (loaders and demo data) ----------------------------
+from opsdata.demo.commands import demo, demo_data  # noqa: E402 - commands register after main exists
+from opsdata.etl.commands import load  # noqa: E402
+
+main.add_command(load)
+main.add_command(demo_data)
+main.add_command(demo)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()
