@@ -139,18 +139,19 @@ insert into public.sync_runs (shop_id, source, started_at, finished_at, status, 
 select lives_ok($$ select private.run_quality_checks(now(), (select shop from q)) $$, 'the check job runs');
 select results_eq(
   $$ select warn_after, error_after, expected_lag, is_auto_configured from public.data_sources
-     where source = 'brand_new_feed' $$,
+     where source = 'brand_new_feed' and shop_id = (select shop from q) $$,
   $$ values (interval '24 hours', interval '48 hours', interval '0', true) $$,
   'a source seen only in sync_runs is configured with the defaults');
-select is((select status from public.data_sources where source = 'brand_new_feed'), 'grey',
+select is((select status from pg_temp.source('brand_new_feed')), 'grey',
   'fresh but with no volume history: the worst check (grey) wins over green');
-select is((select status from public.data_sources where source = 'neversynced'), 'grey',
+select is((select status from pg_temp.source('neversynced')), 'grey',
   'a source that never synced is grey');
 select is(
   (select count(distinct check_name)::integer from public.data_quality_checks
-    where source = 'shopify' and checked_at = (select last_checked_at from public.data_sources where source = 'shopify')),
+    where source = 'shopify' and shop_id = (select shop from q)
+      and checked_at = (select last_checked_at from pg_temp.source('shopify'))),
   4, 'shopify records all four checks');
-select is((select status from public.data_sources where source = 'gsc'), 'red',
+select is((select status from pg_temp.source('gsc')), 'red',
   'gsc is red: its worst check (validity) is red');
 
 select * from finish();
