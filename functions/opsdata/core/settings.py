@@ -8,13 +8,18 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # functions/opsdata/core/settings.py -> the checkout root (only meaningful outside Lambda).
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 LOCAL_DB_PASSWORD = "postgres"  # noqa: S105 - the embedded cluster's password, as with `supabase start`
+# The Supabase CLI's local defaults: `supabase start` signs tokens with this secret and serves
+# Auth on this URL. Never valid on Lambda (the API handler refuses to start with them).
+LOCAL_SUPABASE_URL = "http://127.0.0.1:54321"
+LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"  # noqa: S105
+LOCAL_CURSOR_SECRET = "opsdata-local-development-cursor-secret"  # noqa: S105
 
 
 class Settings(BaseSettings):
@@ -27,6 +32,45 @@ class Settings(BaseSettings):
     db_port: int = Field(default=54322, alias="OPSDATA_DB_PORT", ge=1024, le=65535)
     local_dir: Path = Field(default=REPO_ROOT / ".local", alias="OPSDATA_LOCAL_DIR")
     pg_bin: Path = Field(default=Path("/usr/lib/postgresql/15/bin"), alias="OPSDATA_PG_BIN")
+
+    # ----- the read API (opsdata.api) ----------------------------------------------------
+    supabase_url: str = Field(
+        default=LOCAL_SUPABASE_URL,
+        alias="SUPABASE_URL",
+        description="Project URL; tokens must carry iss = <SUPABASE_URL>/auth/v1.",
+    )
+    supabase_jwt_secret: SecretStr | None = Field(
+        default=SecretStr(LOCAL_JWT_SECRET),
+        alias="SUPABASE_JWT_SECRET",
+        description="Legacy HS256 project secret; empty disables HS256 (JWKS keys only).",
+    )
+    supabase_jwks_url: str | None = Field(
+        default=None,
+        alias="SUPABASE_JWKS_URL",
+        description="JWKS for ES256/RS256 tokens; default <SUPABASE_URL>/auth/v1/.well-known/jwks.json.",
+    )
+    cursor_secret: SecretStr = Field(
+        default=SecretStr(LOCAL_CURSOR_SECRET),
+        alias="OPSDATA_CURSOR_SECRET",
+        description="HMAC key that signs pagination cursors.",
+    )
+    api_cache: bool = Field(default=True, alias="OPSDATA_API_CACHE", description="Serve and fill the response cache.")
+    api_connections: int = Field(
+        default=4, alias="OPSDATA_API_CONNECTIONS", ge=1, le=64, description="Database connections per server process."
+    )
+    lambda_function_name: str | None = Field(default=None, alias="AWS_LAMBDA_FUNCTION_NAME")
+
+    @property
+    def issuer(self) -> str:
+        return self.supabase_url.rstrip("/") + "/auth/v1"
+
+    @property
+    def jwks_url(self) -> str:
+        return self.supabase_jwks_url or self.issuer + "/.well-known/jwks.json"
+
+    @property
+    def on_lambda(self) -> bool:
+        return self.lambda_function_name is not None
 
     @property
     def uses_local_cluster(self) -> bool:
