@@ -270,5 +270,11 @@ def jobs_run(name: str) -> None:
     click.echo(f"job {name} succeeded: {result}")
 
 
+# ----- opsdata token / serve (the read API) --------------------------------------------
+from opsdata.api.commands import serve, token  # noqa: E402
+
+main.add_command(token)
+main.add_command(serve)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
         default=4, alias="OPSDATA_API_CONNECTIONS", ge=1, le=64, description="Database connections per server process."
     )
     lambda_function_name: str | None = Field(default=None, alias="AWS_LAMBDA_FUNCTION_NAME")
+    # On Lambda the secrets live in SSM Parameter Store (SecureString); these name the parameters.
+    database_url_parameter: str | None = Field(default=None, alias="OPSDATA_DATABASE_URL_PARAMETER")
+    jwt_secret_parameter: str | None = Field(default=None, alias="OPSDATA_JWT_SECRET_PARAMETER")
+    cursor_secret_parameter: str | None = Field(default=None, alias="OPSDATA_CURSOR_SECRET_PARAMETER")
+    api_base_path: str | None = Field(
+        default=None, alias="OPSDATA_API_BASE_PATH", description="A custom domain's base path mapping, stripped."
+    )
 
     @property
     def issuer(self) -> str:

@@ -1,0 +1,33 @@
+"""GET /api/data/shops ↔ sql/functions/tenancy/my_shops.sql."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from opsdata.api.endpoint import ApiParams, Endpoint
+
+
+class Shop(BaseModel):
+    id: UUID
+    domain: str
+    name: str
+    currency: str
+    timezone: str
+    role: Literal["viewer", "operator", "admin"]
+    member_since: datetime
+
+
+ENDPOINTS = [
+    Endpoint(
+        path="/api/data/shops",
+        function="public.my_shops",
+        params=ApiParams,
+        item=Shop,
+        summary="The caller's shops with their role in each",
+        ttl_minutes=5,
+    ),
+]
