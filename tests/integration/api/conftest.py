@@ -9,13 +9,13 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from api_support import JwksServer, SigningKeys, hs256_token, running_server
-from support import add_member, make_shop, make_user
 
+from api_support import JwksServer, SigningKeys, hs256_token, running_server
 from opsdata.api.app import ApiContext, build_context, create_app
 from opsdata.core.db import connect
 from opsdata.core.settings import Settings
 from opsdata.localstack import LocalCluster
+from support import add_member, make_shop, make_user
 
 
 @dataclass

@@ -45,13 +45,15 @@ def test_sync_runs_newest_first_paged_by_cursor_to_the_end(api: httpx.Client, wo
 
 def test_sync_runs_filters_by_source_and_accepts_id_or_domain(api: httpx.Client, world: World) -> None:
     by_domain = api.get(
-        "/api/data/sync-runs", params={"shop": "alpha.test.myshopify.com", "source": "ga4", "limit": 500},
+        "/api/data/sync-runs",
+        params={"shop": "alpha.test.myshopify.com", "source": "ga4", "limit": 500},
         headers=world.auth(world.carol),
     ).json()
     assert by_domain["meta"]["total"] == len(by_domain["data"]) == 39
     assert {r["source"] for r in by_domain["data"]} == {"ga4"}
     by_id = api.get(
-        "/api/data/sync-runs", params={"shop": str(world.alpha), "source": "ga4", "limit": 500},
+        "/api/data/sync-runs",
+        params={"shop": str(world.alpha), "source": "ga4", "limit": 500},
         headers=world.auth(world.alice),
     ).json()
     assert by_id["data"] == by_domain["data"]

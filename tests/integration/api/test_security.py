@@ -9,12 +9,12 @@ import uuid
 import httpx
 import jwt
 import pytest
-from api_support import SigningKeys, claims_for
-from support import add_member, make_shop, make_user
 
+from api_support import SigningKeys, claims_for
 from opsdata.api.app import ApiContext
 from opsdata.core.db import connect
 from opsdata.core.settings import LOCAL_JWT_SECRET
+from support import add_member, make_shop, make_user
 
 from .conftest import World
 
@@ -40,9 +40,7 @@ def _token_cases(world: World, keys: SigningKeys) -> dict[str, str | None]:
         "unknown key": jwt.encode(claims_for(user), SigningKeys().ec_key, algorithm="ES256", headers={"kid": "nope"}),
         "legacy anon key": anon_key,
         "legacy service_role key": service_key,
-        "HS/RS confusion": jwt.encode(
-            claims_for(user), keys.rsa_key, algorithm="RS256", headers={"kid": keys.ec_kid}
-        ),
+        "HS/RS confusion": jwt.encode(claims_for(user), keys.rsa_key, algorithm="RS256", headers={"kid": keys.ec_kid}),
     }
 
 
@@ -101,9 +99,7 @@ INJECTIONS = [
 
 
 @pytest.mark.parametrize("value", INJECTIONS)
-def test_sql_injection_in_every_parameter_is_refused_and_harmless(
-    api: httpx.Client, world: World, value: str
-) -> None:
+def test_sql_injection_in_every_parameter_is_refused_and_harmless(api: httpx.Client, world: World, value: str) -> None:
     headers = world.auth(world.alice)
     base = {"shop": "alpha.test.myshopify.com", "limit": "5"}
     for name in ("shop", "source", "limit", "cursor"):
@@ -148,22 +144,27 @@ def test_tampered_and_foreign_cursors_are_400(api: httpx.Client, world: World) -
     }
     for bad, words in cases.items():
         response = api.get(
-            "/api/data/sync-runs", params={"shop": "alpha.test.myshopify.com", "limit": 2, "cursor": bad},
+            "/api/data/sync-runs",
+            params={"shop": "alpha.test.myshopify.com", "limit": 2, "cursor": bad},
             headers=headers,
         )
         assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_cursor"
         assert words in response.json()["error"]["message"]
     # carol may read beta too, but alpha's cursor does not page beta
-    foreign = api.get("/api/data/sync-runs", params={"shop": "beta.test.myshopify.com", "cursor": cursor}, headers=headers)
+    foreign = api.get(
+        "/api/data/sync-runs", params={"shop": "beta.test.myshopify.com", "cursor": cursor}, headers=headers
+    )
     assert foreign.status_code == 400 and "other parameters" in foreign.json()["error"]["message"]
     filtered = api.get(
-        "/api/data/sync-runs", params={"shop": "alpha.test.myshopify.com", "source": "ga4", "cursor": cursor},
+        "/api/data/sync-runs",
+        params={"shop": "alpha.test.myshopify.com", "source": "ga4", "cursor": cursor},
         headers=headers,
     )
     assert filtered.status_code == 400
     # the page size may change between pages
     resized = api.get(
-        "/api/data/sync-runs", params={"shop": "alpha.test.myshopify.com", "limit": 5, "cursor": cursor},
+        "/api/data/sync-runs",
+        params={"shop": "alpha.test.myshopify.com", "limit": 5, "cursor": cursor},
         headers=headers,
     )
     assert resized.status_code == 200 and len(resized.json()["data"]) == 5
@@ -191,7 +192,9 @@ def test_a_removed_member_is_never_served_from_the_cache(api: httpx.Client, worl
 
 
 def test_cache_entries_are_never_shared_across_shops(api: httpx.Client, world: World) -> None:
-    alpha = api.get("/api/data/sync-runs", params={"shop": str(world.alpha), "limit": 9}, headers=world.auth(world.carol))
+    alpha = api.get(
+        "/api/data/sync-runs", params={"shop": str(world.alpha), "limit": 9}, headers=world.auth(world.carol)
+    )
     beta = api.get("/api/data/sync-runs", params={"shop": str(world.beta), "limit": 9}, headers=world.auth(world.carol))
     assert {r["shop_id"] for r in alpha.json()["data"]} == {str(world.alpha)}
     assert {r["shop_id"] for r in beta.json()["data"]} == {str(world.beta)}
@@ -214,7 +217,11 @@ def test_no_identity_survives_a_request_on_the_reused_connection(
     for response in (
         api.get("/api/data/sync-runs", params={"shop": str(world.alpha), "limit": 11}, headers=world.auth(world.alice)),
         api.get("/api/data/sync-runs", params={"shop": str(world.beta)}, headers=world.auth(world.alice)),  # 403
-        api.get("/api/data/sync-runs", params={"shop": str(world.alpha), "cursor": "v1.x.y"}, headers=world.auth(world.alice)),
+        api.get(
+            "/api/data/sync-runs",
+            params={"shop": str(world.alpha), "cursor": "v1.x.y"},
+            headers=world.auth(world.alice),
+        ),
         api.get("/api/data/shops", headers=world.auth(world.carol)),
     ):
         assert response.status_code in (200, 400, 403)
@@ -223,9 +230,7 @@ def test_no_identity_survives_a_request_on_the_reused_connection(
     assert [s["role"] for s in api.get("/api/data/shops", headers=world.auth(world.bob)).json()["data"]] == ["admin"]
 
 
-def test_a_dead_connection_is_replaced_transparently(
-    api: httpx.Client, world: World, api_context: ApiContext
-) -> None:
+def test_a_dead_connection_is_replaced_transparently(api: httpx.Client, world: World, api_context: ApiContext) -> None:
     pid = api_context.slots.run(lambda conn: conn.info.backend_pid)
     with connect(world.url) as admin:
         admin.execute("select pg_terminate_backend(%s)", (pid,))

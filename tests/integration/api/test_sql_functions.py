@@ -6,6 +6,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 from psycopg import errors
+
 from support import acting_as, add_member, make_shop, make_user
 
 
@@ -90,7 +91,8 @@ def test_bad_arguments_are_od003(db: psycopg.Connection, tenants: dict) -> None:
 def test_bound_injection_strings_are_just_values(db: psycopg.Connection, tenants: dict) -> None:
     with acting_as(db, "authenticated", tenants["member"]):
         rows = rpc(
-            db, "public.list_sync_runs(p_shop_id => %(s)s, p_source => %(x)s)",
+            db,
+            "public.list_sync_runs(p_shop_id => %(s)s, p_source => %(x)s)",
             {"s": tenants["alpha"], "x": "x' or '1'='1"},
         )
         with pytest.raises(errors.InvalidParameterValue), db.transaction():

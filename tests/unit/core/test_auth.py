@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import jwt
 import pytest
-from api_support import ISSUER, JwksServer, SigningKeys, claims_for, hs256_token
 from cryptography.hazmat.primitives import serialization
 
+from api_support import ISSUER, JwksServer, SigningKeys, claims_for, hs256_token
 from opsdata.core.auth import AuthError, JwksCache, KeysUnavailable, TokenVerifier
 from opsdata.core.settings import LOCAL_JWT_SECRET
 
@@ -156,9 +156,7 @@ def test_unknown_kid_refetches_once_then_is_rate_limited(keys: SigningKeys, jwks
 
 
 def test_rotated_key_is_picked_up_on_unknown_kid(keys: SigningKeys, jwks_server: JwksServer) -> None:
-    verifier = TokenVerifier(
-        issuer=ISSUER, hs256_secret=None, jwks=JwksCache(jwks_server.url, min_refetch_seconds=0)
-    )
+    verifier = TokenVerifier(issuer=ISSUER, hs256_secret=None, jwks=JwksCache(jwks_server.url, min_refetch_seconds=0))
     verifier.verify(es256(keys))
     rotated = SigningKeys()
     jwks_server.document = rotated.jwks()

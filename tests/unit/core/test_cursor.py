@@ -48,7 +48,7 @@ def test_cursor_of_another_endpoint_or_parameters_is_refused() -> None:
 
 @pytest.mark.parametrize("cursor", ["", "abc", "v0.e30.sig", "v2.e30.sig", "v1.onlytwo", "v1.a.b.c"])
 def test_stale_or_foreign_formats_are_refused(cursor: str) -> None:
-    with pytest.raises(CursorError, match="format|modified"):
+    with pytest.raises(CursorError, match=r"format|modified"):
         decode_cursor(SECRET, ENDPOINT, PARAMS, cursor)
 
 

@@ -23,7 +23,10 @@ def test_od_statuses_are_exactly_the_table_in_errors_md() -> None:
 
 def test_every_od_code_raised_in_sql_is_listed_in_errors_md() -> None:
     listed = _errors_md_table()
-    sql_files = [*(REPO_ROOT / "sql" / "functions").rglob("*.sql"), *(REPO_ROOT / "supabase" / "migrations").glob("*.sql")]
+    sql_files = [
+        *(REPO_ROOT / "sql" / "functions").rglob("*.sql"),
+        *(REPO_ROOT / "supabase" / "migrations").glob("*.sql"),
+    ]
     raised = {code for path in sql_files for code in re.findall(r"errcode\s*=\s*'(OD\d{3})'", path.read_text())}
     assert raised - listed.keys() == set()
 
@@ -63,5 +66,7 @@ def test_insufficient_privilege_is_401_for_anonymous_callers() -> None:
 
 
 def test_bodies() -> None:
-    assert error_body(ApiError(400, "x", "bad", {"a": 1})) == b'{"error":{"code":"x","message":"bad","details":{"a":1}}}'
+    assert (
+        error_body(ApiError(400, "x", "bad", {"a": 1})) == b'{"error":{"code":"x","message":"bad","details":{"a":1}}}'
+    )
     assert success_body("[1,2]", {"total": 2}) == b'{"data":[1,2],"meta":{"total":2}}'
