@@ -47,7 +47,14 @@ SPECIAL_PARAMS = {"shop", "limit", "cursor"}
 class ApiParams(BaseModel):
     """Base of every endpoint's query parameters: unknown parameters are an error."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validators are built on an endpoint's first request, not at cold start
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
+class ApiItem(BaseModel):
+    """Base of the models that document one element of an endpoint's "data" (OpenAPI only)."""
+
+    model_config = ConfigDict(defer_build=True)
 
 
 class ShopParams(ApiParams):
@@ -70,7 +77,7 @@ class Endpoint:
     path: str
     function: str  # schema-qualified, e.g. "public.list_sync_runs"
     params: type[ApiParams]
-    item: type[BaseModel]  # one element of "data" (documents the response in OpenAPI)
+    item: type[ApiItem]  # one element of "data" (documents the response in OpenAPI)
     summary: str
     ttl_minutes: int
     timeout: TimeoutClass = "simple"

@@ -6,12 +6,10 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel
-
-from opsdata.api.endpoint import ApiParams, Endpoint
+from opsdata.api.endpoint import ApiItem, ApiParams, Endpoint
 
 
-class Shop(BaseModel):
+class Shop(ApiItem):
     id: UUID
     domain: str
     name: str

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from opsdata.api.endpoint import Endpoint, PageParams, ShopParams
+from opsdata.api.endpoint import ApiItem, Endpoint, PageParams, ShopParams
 
 
 class SyncRunsParams(ShopParams, PageParams):
@@ -20,7 +20,7 @@ class SyncRunsParams(ShopParams, PageParams):
     )
 
 
-class SyncRun(BaseModel):
+class SyncRun(ApiItem):
     id: int
     shop_id: UUID
     source: str
