@@ -126,13 +126,11 @@ def _filter_args(endpoint: Endpoint, params: ApiParams) -> dict[str, Any]:
     }
 
 
-def _fetch_rows(conn: psycopg.Connection, endpoint: Endpoint, args: dict[str, Any]) -> tuple[list[str], list[str]]:
+def _page_query(endpoint: Endpoint, call: sql.Composable) -> sql.Composable:
     """Rows as Postgres renders them to JSON (as PostgREST would), and their keyset values."""
-    call, bound = _call(endpoint.function, args)
     keys = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in endpoint.keyset)
     keyset = sql.SQL("json_build_array({})::text").format(keys) if endpoint.keyset else sql.SQL("null")
-    rows = conn.execute(sql.SQL("select row_to_json(t)::text, {} from {} t").format(keyset, call), bound).fetchall()
-    return [r[0] for r in rows], [r[1] for r in rows]
+    return sql.SQL("select row_to_json(t)::text, {} from {} t").format(keyset, call)
 
 
 def run_endpoint(
@@ -180,7 +178,16 @@ def run_endpoint(
                 if after:
                     page_args.update({f"p_after_{c}": v for c, v in zip(endpoint.keyset, after, strict=True)})
                 page_args["p_limit"] = limit
-            rows, keys = _fetch_rows(conn, endpoint, page_args)
+            # the page and the total are sent together (pipeline); the probe for a next page needs the page
+            call, bound = _call(endpoint.function, page_args)
+            page_cursor = conn.execute(_page_query(endpoint, call), bound)
+            total_cursor = None
+            if endpoint.total_function:
+                total_call, total_bound = _call(endpoint.total_function, args)
+                total_cursor = conn.execute(sql.SQL("select {}").format(total_call), total_bound)
+            fetched = page_cursor.fetchall()
+            rows, keys = [r[0] for r in fetched], [r[1] for r in fetched]
+            total = total_cursor.fetchone()[0] if total_cursor is not None else (None if endpoint.keyset else len(rows))
             next_cursor = None
             if endpoint.keyset and len(rows) == limit:
                 last = json.loads(keys[-1])
@@ -188,13 +195,6 @@ def run_endpoint(
                 call, bound = _call(endpoint.function, {**probe_args, "p_limit": 1})
                 if conn.execute(sql.SQL("select 1 from {} t").format(call), bound).fetchone():
                     next_cursor = encode_cursor(cursor_secret, endpoint.path, binding, last)
-            if endpoint.total_function:
-                call, bound = _call(endpoint.total_function, args)
-                total = conn.execute(sql.SQL("select {}").format(call), bound).fetchone()[0]
-            elif not endpoint.keyset:
-                total = len(rows)
-            else:
-                total = None
             return scope, key, "[" + ",".join(rows) + "]", total, next_cursor, None, None, False
 
     scope, key, data, total, next_cursor, expires_at, max_age, cached = slots.run(work)

@@ -88,7 +88,9 @@ def as_user(
 ) -> Iterator[psycopg.Connection]:
     """One transaction as the token's user: role authenticated, claims set, RLS applies."""
     conn.read_only = read_only
-    with conn.transaction():
+    # Pipeline mode: statements whose results are not needed yet share one network round trip
+    # (BEGIN, these settings and the caller's first query travel together).
+    with conn.pipeline(), conn.transaction():
         conn.execute(
             "select set_config('statement_timeout', %s, true),"
             " set_config('request.jwt.claims', %s, true),"
