@@ -30,7 +30,7 @@ RUNS_PER_SHOP = 20_000
 USERS = 50
 REQUESTS = 1000
 CONCURRENCY = 8
-COLD_START_RUNS = 7
+COLD_START_RUNS = 9
 COLD_START_BUDGET_MS = 250
 
 
@@ -293,8 +293,9 @@ def _cold_start(url: str, token: str) -> list[list[object]]:
         samples = samples[1:]  # the first run only warms the OS file cache
         imp = statistics.median(s["import_ms"] for s in samples)
         first = statistics.median(s["first_ms"] for s in samples)
-        total = statistics.median(s["import_ms"] + s["first_ms"] for s in samples)
-        rows.append([label, imp, first, total, "yes" if total <= COLD_START_BUDGET_MS else "NO"])
+        totals = [s["import_ms"] + s["first_ms"] for s in samples]
+        total = statistics.median(totals)
+        rows.append([label, imp, first, total, min(totals), "yes" if total <= COLD_START_BUDGET_MS else "NO"])
     return rows
 
 
@@ -379,8 +380,15 @@ def run(ctx: BenchContext) -> list[Result]:
             ],
         ),
         Result(
-            "Lambda cold start (fresh interpreter, .pyc present; median of 7)",
-            ["first request", "import handler ms", "first request ms", "total ms", f"<= {COLD_START_BUDGET_MS} ms"],
+            f"Lambda cold start (fresh interpreter, .pyc present; median of {COLD_START_RUNS})",
+            [
+                "first request",
+                "import handler ms",
+                "first request ms",
+                "total ms",
+                "fastest total ms",
+                f"median <= {COLD_START_BUDGET_MS} ms",
+            ],
             cold,
             ["first request includes opening the database connection (and, with a token, importing PyJWT)"],
         ),
