@@ -150,6 +150,12 @@ def _guarded(handler: Callable[[Request], Response]) -> Callable[[Request], Resp
             return handler(request)
         except ApiError as exc:
             return _error_response(exc, correlation_id)
+        except psycopg.OperationalError as exc:
+            if exc.sqlstate:  # a query error (e.g. statement timeout), not a missing database
+                return _error_response(from_database_error(exc, correlation_id), correlation_id)
+            logger.warning("database unavailable", extra={"correlation_id": correlation_id, "error": str(exc)[:200]})
+            unavailable = ApiError(503, "database_unavailable", "the database is not available, try again shortly")
+            return _error_response(unavailable, correlation_id)
         except psycopg.Error as exc:
             error = from_database_error(exc, correlation_id)
             if error.status >= 500:

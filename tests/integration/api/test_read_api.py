@@ -142,3 +142,20 @@ def test_unexpected_errors_are_500_with_a_correlation_id_and_no_internals(
     assert "hunter2" not in response.text and "secret" not in response.text
     assert response.json()["error"]["details"] == {"correlation_id": "req-123"}
     assert response.headers["x-request-id"] == "req-123"
+
+
+def test_database_down_is_503_for_health_and_data(world: World) -> None:
+    from api_support import free_port, running_server
+
+    from opsdata.api.app import build_context, create_app
+
+    from .conftest import api_settings
+
+    down = f"postgresql://postgres:postgres@127.0.0.1:{free_port()}/postgres"
+    ctx = build_context(api_settings(down, api_connections=1))
+    with running_server(create_app(context=ctx)) as base, httpx.Client(base_url=base) as client:
+        health = client.get("/health")
+        assert health.status_code == 503 and health.json() == {"status": "unavailable"}
+        data = client.get("/api/data/shops", headers=world.auth(world.alice))
+        assert data.status_code == 503 and data.json()["error"]["code"] == "database_unavailable"
+        assert "127.0.0.1" not in data.text
