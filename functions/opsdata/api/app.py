@@ -8,9 +8,9 @@ Cache-Control, a correlation id per request (X-Request-Id) and one JSON log line
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -242,7 +242,7 @@ class RequestContext:
         correlation_id = (event.get("requestContext") or {}).get("requestId") or ""
         if not correlation_id:
             given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-            correlation_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+            correlation_id = given if _REQUEST_ID.match(given) else os.urandom(16).hex()
         scope["opsdata.correlation_id"] = correlation_id
         status = [0]
 

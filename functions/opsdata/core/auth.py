@@ -21,7 +21,6 @@ import json
 import re
 import threading
 import time
-import urllib.request
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -97,6 +96,8 @@ class JwksCache:
     def _fetch(self, now: float) -> None:
         self._attempted_at = now
         self.fetches += 1
+        import urllib.request  # only when keys are fetched: it costs cold-start time
+
         try:
             request = urllib.request.Request(self.url, headers={"Accept": "application/json"})  # noqa: S310 - configured https URL
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
