@@ -339,6 +339,7 @@ def _bundle_size() -> list[list[object]]:
 
 def run(ctx: BenchContext) -> list[Result]:
     url = api_bench_database(ctx)
+    load_before = os.getloadavg()[0]
     try:
         tokens = _tokens(url)
         admin = tokens["user0@bench.test"]
@@ -367,6 +368,7 @@ def run(ctx: BenchContext) -> list[Result]:
         cold = _cold_start(url, admin)
     finally:
         _drop_database()
+    load = f"load average (1 min) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores"
     return [
         Result(
             "read API over HTTP (uvicorn, 1 process; load from a separate process)",
@@ -390,7 +392,7 @@ def run(ctx: BenchContext) -> list[Result]:
                 f"median <= {COLD_START_BUDGET_MS} ms",
             ],
             cold,
-            ["first request includes opening the database connection (and, with a token, importing PyJWT)"],
+            ["first request includes opening the database connection (and, with a token, importing PyJWT)", load],
         ),
         Result("Lambda bundle", ["contents", "unzipped MB", "zipped MB"], _bundle_size()),
     ]
