@@ -50,11 +50,11 @@ class ApiContext:
     cursor_secret: bytes
 
 
-def build_context(settings: Settings) -> ApiContext:
+def build_context(settings: Settings, slots: ConnectionSlots | None = None) -> ApiContext:
     jwt_secret = settings.supabase_jwt_secret.get_secret_value() if settings.supabase_jwt_secret else None
     return ApiContext(
         settings=settings,
-        slots=ConnectionSlots(database_url(settings), size=settings.api_connections),
+        slots=slots or ConnectionSlots(database_url(settings), size=settings.api_connections),
         verifier=TokenVerifier(
             issuer=settings.issuer,
             hs256_secret=jwt_secret,

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.logging import correlation_paths
-from mangum import Mangum
-
-from opsdata.api.app import create_app
-from opsdata.core.observability import get_metrics, logger
+from opsdata.core.db import database_url
+from opsdata.core.session import ConnectionSlots
 from opsdata.core.settings import LOCAL_CURSOR_SECRET, LOCAL_JWT_SECRET, LOCAL_SUPABASE_URL, Settings, get_settings
 
 
@@ -80,8 +77,19 @@ def strip_base_path(event: dict[str, Any], base_path: str | None) -> dict[str, A
     return {**event, "rawPath": path, "requestContext": {**context, "http": {**http, "path": path}}}
 
 
+# Cold start: settings (and secrets) first, then the database connection is opened in the
+# background while the web framework, the routes and Powertools are imported.
 _settings = lambda_settings()
-app = create_app(_settings)
+_slots = ConnectionSlots(database_url(_settings), size=_settings.api_connections)
+_slots.prewarm_in_background()
+
+from aws_lambda_powertools.logging import correlation_paths  # noqa: E402
+from mangum import Mangum  # noqa: E402
+
+from opsdata.api.app import build_context, create_app  # noqa: E402
+from opsdata.core.observability import get_metrics, logger  # noqa: E402
+
+app = create_app(context=build_context(_settings, _slots))
 _asgi = Mangum(app, lifespan="off")
 metrics = get_metrics()
 

@@ -13,6 +13,7 @@ retried on a new connection only if the old one is broken, never after a query e
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
@@ -67,6 +68,17 @@ class ConnectionSlots:
             raise
         finally:
             self._idle.put(slot)
+
+    def prewarm_in_background(self) -> threading.Thread:
+        """Open one connection in a thread, so that connecting overlaps with the rest of a cold start."""
+
+        def open_one() -> None:
+            with contextlib.suppress(psycopg.Error):  # the first request reports it, after a fresh attempt
+                self.run(lambda conn: None)
+
+        thread = threading.Thread(target=open_one, name="opsdata-db-prewarm", daemon=True)
+        thread.start()
+        return thread
 
     def close(self) -> None:
         while True:
