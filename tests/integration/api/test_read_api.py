@@ -146,7 +146,6 @@ def test_unexpected_errors_are_500_with_a_correlation_id_and_no_internals(
 
 def test_database_down_is_503_for_health_and_data(world: World) -> None:
     from api_support import free_port, running_server
-
     from opsdata.api.app import build_context, create_app
 
     from .conftest import api_settings

@@ -239,3 +239,22 @@ def test_a_dead_connection_is_replaced_transparently(api: httpx.Client, world: W
     assert response.status_code == 200
     assert api_context.slots.reconnects == before + 1
     assert api_context.slots.run(lambda conn: conn.info.backend_pid) != pid
+
+
+def test_unreachable_jwks_is_503_not_401(world: World, signing_keys: SigningKeys) -> None:
+    from api_support import free_port, running_server
+    from opsdata.api.app import build_context, create_app
+
+    from .conftest import api_settings
+
+    dead_jwks = f"http://127.0.0.1:{free_port()}/auth/v1/.well-known/jwks.json"
+    ctx = build_context(api_settings(world.url, supabase_jwks_url=dead_jwks, api_connections=1))
+    token = jwt.encode(
+        claims_for(world.alice), signing_keys.ec_key, algorithm="ES256", headers={"kid": signing_keys.ec_kid}
+    )
+    with running_server(create_app(context=ctx)) as base, httpx.Client(base_url=base) as client:
+        response = client.get("/api/data/shops", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 503 and response.json()["error"]["code"] == "keys_unavailable"
+        # HS256 tokens do not depend on the JWKS
+        assert client.get("/api/data/shops", headers=world.auth(world.alice)).status_code == 200
+    ctx.slots.close()
