@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import importlib
 import json
-import os
+import sys
+from collections.abc import Iterator
+from types import ModuleType
 
 import pytest
 
+from opsdata.core.settings import get_settings
+
 
 @pytest.fixture(scope="module")
-def handler_module():
+def handler_module() -> Iterator[ModuleType]:
     # the handler module reads settings and starts a background connection attempt at import;
-    # point it at a closed port so this unit test needs no database
-    os.environ.setdefault("DATABASE_URL", "postgresql://postgres:postgres@127.0.0.1:9/postgres")
-    from opsdata.api import handler
-
-    return handler
+    # point it at a closed port so this unit test needs no database, and leave nothing behind
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DATABASE_URL", "postgresql://postgres:postgres@127.0.0.1:9/postgres")
+        get_settings.cache_clear()
+        sys.modules.pop("opsdata.api.handler", None)
+        yield importlib.import_module("opsdata.api.handler")
+    sys.modules.pop("opsdata.api.handler", None)
+    get_settings.cache_clear()
 
 
 def _event(path: str, stage: str) -> dict:
