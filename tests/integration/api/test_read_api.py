@@ -158,3 +158,18 @@ def test_database_down_is_503_for_health_and_data(world: World) -> None:
         data = client.get("/api/data/shops", headers=world.auth(world.alice))
         assert data.status_code == 503 and data.json()["error"]["code"] == "database_unavailable"
         assert "127.0.0.1" not in data.text
+
+
+def test_shops_cache_is_shared_only_by_identical_memberships(api: httpx.Client, world: World) -> None:
+    from opsdata.core.db import connect
+    from support import add_member, make_user
+
+    with connect(world.url) as conn, conn.transaction():
+        twin, other_role = make_user(conn), make_user(conn)
+        add_member(conn, world.alpha, twin, "viewer")  # the same membership as alice
+        add_member(conn, world.alpha, other_role, "admin")
+    alice = api.get("/api/data/shops", headers=world.auth(world.alice)).json()
+    twin_view = api.get("/api/data/shops", headers=world.auth(twin)).json()
+    admin_view = api.get("/api/data/shops", headers=world.auth(other_role)).json()
+    assert twin_view["meta"]["cached"] is True and twin_view["data"] == alice["data"]
+    assert admin_view["meta"]["cached"] is False and admin_view["data"][0]["role"] == "admin"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
@@ -16,7 +15,6 @@ class Shop(ApiItem):
     currency: str
     timezone: str
     role: Literal["viewer", "operator", "admin"]
-    member_since: datetime
 
 
 ENDPOINTS = [
