@@ -53,16 +53,27 @@ def _parameters(endpoint: Endpoint, schemas: dict[str, Any]) -> list[dict[str, A
     schema = endpoint.params.model_json_schema(ref_template=REF)
     schemas.update(schema.pop("$defs", {}))
     required = set(schema.get("required", []))
-    return [
-        {
-            "name": name,
-            "in": "query",
-            "required": name in required,
-            "description": prop.get("description", ""),
-            "schema": {k: v for k, v in prop.items() if k not in ("description", "title")},
-        }
-        for name, prop in schema.get("properties", {}).items()
-    ]
+    parameters = []
+    for name, prop in schema.get("properties", {}).items():
+        value = {k: v for k, v in prop.items() if k not in ("description", "title")}
+        # an omitted query parameter is the null of an optional field: document the value's type
+        options = [o for o in value.pop("anyOf", []) if o != {"type": "null"}]
+        if len(options) == 1:
+            value.update(options[0])
+        elif options:
+            value["anyOf"] = options
+        if value.get("default", 0) is None:
+            del value["default"]
+        parameters.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "description": prop.get("description", ""),
+                "schema": value,
+            }
+        )
+    return sorted(parameters, key=lambda p: not p["required"])
 
 
 def build_document(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
