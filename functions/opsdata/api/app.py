@@ -204,7 +204,7 @@ def _health_route(ctx: ApiContext) -> Route:
     return Route("/health", health, methods=["GET"], name="health")
 
 
-def _openapi_route(ctx: ApiContext) -> Route:
+def _openapi_route(ctx: ApiContext, endpoints: list[Endpoint]) -> Route:
     document: list[bytes] = []
 
     def openapi(request: Request) -> Response:
@@ -212,7 +212,7 @@ def _openapi_route(ctx: ApiContext) -> Route:
         if not document:
             from opsdata.api.openapi import build_document
 
-            document.append(json.dumps(build_document(ENDPOINTS, __version__)).encode())
+            document.append(json.dumps(build_document(endpoints, __version__)).encode())
         return _json_response(200, document[0], {"Cache-Control": "private, max-age=3600"})
 
     return Route(OPENAPI_PATH, _guarded(openapi), methods=["GET"], name="openapi")
@@ -270,9 +270,12 @@ class RequestContext:
             )
 
 
-def create_app(settings: Settings | None = None, context: ApiContext | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, context: ApiContext | None = None, endpoints: list[Endpoint] | None = None
+) -> Starlette:
     ctx = context or build_context(settings or get_settings())
-    routes = [_health_route(ctx), _openapi_route(ctx), *(_endpoint_route(ctx, e) for e in ENDPOINTS)]
+    endpoints = ENDPOINTS if endpoints is None else endpoints
+    routes = [_health_route(ctx), _openapi_route(ctx, endpoints), *(_endpoint_route(ctx, e) for e in endpoints)]
     app = Starlette(
         routes=routes,
         middleware=[Middleware(RequestContext)],

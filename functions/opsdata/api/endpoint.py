@@ -83,6 +83,7 @@ class Endpoint:
     timeout: TimeoutClass = "simple"
     keyset: tuple[str, ...] = ()  # row columns of the sort key; the function takes p_after_<column>
     total_function: str | None = None  # same filters, returns the row count behind all pages
+    result: Literal["rows", "value"] = "rows"  # rows of a setof/table function, or one json/jsonb value
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -91,6 +92,8 @@ class Endpoint:
         fields = self.params.model_fields
         if self.keyset and not {"limit", "cursor"} <= fields.keys():
             raise ValueError(f"{self.path}: a keyset endpoint's params must include PageParams")
+        if self.result == "value" and self.keyset:
+            raise ValueError(f"{self.path}: a function returning one value is not paged")
 
     @property
     def shop_scoped(self) -> bool:
@@ -128,6 +131,12 @@ def _filter_args(endpoint: Endpoint, params: ApiParams) -> dict[str, Any]:
 
 def _page_query(endpoint: Endpoint, call: sql.Composable) -> sql.Composable:
     """Rows as Postgres renders them to JSON (as PostgREST would), and their keyset values."""
+    if endpoint.result == "value":  # a JSON array's elements are the rows; any other value is one row
+        return sql.SQL(
+            "select e::text, null from (select to_json({}) as v) x,"
+            " json_array_elements(case when json_typeof(x.v) = 'array' then x.v else json_build_array(x.v) end) e"
+            " where x.v is not null"
+        ).format(call)
     keys = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in endpoint.keyset)
     keyset = sql.SQL("json_build_array({})::text").format(keys) if endpoint.keyset else sql.SQL("null")
     return sql.SQL("select row_to_json(t)::text, {} from {} t").format(keyset, call)
