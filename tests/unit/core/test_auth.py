@@ -188,3 +188,15 @@ def test_hs256_can_be_disabled(jwks_server: JwksServer, keys: SigningKeys) -> No
     verifier = TokenVerifier(issuer=ISSUER, hs256_secret="", jwks=JwksCache(jwks_server.url))
     assert "HS256 tokens are not accepted" in rejected(verifier, hs256_token(USER))
     assert verifier.verify(rs256(keys))["sub"] == str(USER)
+
+
+def test_a_verified_token_is_remembered_briefly_and_never_past_exp(verifier: TokenVerifier) -> None:
+    now = int(time.time())
+    token = hs256_token(USER, iat=now - 100, exp=now + 2 - 30)  # expires (with leeway) in 2 s
+    first = verifier.verify(token)
+    assert verifier.verify(token) is first  # remembered: not decoded again
+    time.sleep(2.2)
+    assert rejected(verifier, token) == "token expired"
+    short = TokenVerifier(issuer=ISSUER, hs256_secret=LOCAL_JWT_SECRET, jwks=None, remember_seconds=0)
+    fresh = hs256_token(USER)
+    assert short.verify(fresh) is not short.verify(fresh)  # forgotten at once: verified again
