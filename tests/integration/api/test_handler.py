@@ -209,3 +209,18 @@ def test_secrets_come_from_ssm_and_local_defaults_are_refused_on_lambda(
             lambda_settings(base.model_copy(update={"cursor_secret_parameter": None}))
         with pytest.raises(ConfigurationError, match="SUPABASE_URL"):
             lambda_settings(base.model_copy(update={"supabase_url": "http://127.0.0.1:54321"}))
+
+
+def test_warm_invocations_reuse_one_connection_and_leave_no_threads(handler: ModuleType, world: World) -> None:
+    import threading
+
+    token = world.token(world.alice)
+    handler.handler(http_api_event("/api/data/shops", stage="prod", token=token), LambdaContext())
+    slots = handler.app.state.ctx.slots
+    pid = slots.run(lambda conn: conn.info.backend_pid)
+    threads = threading.active_count()
+    for _ in range(30):
+        response = handler.handler(http_api_event("/api/data/shops", stage="prod", token=token), LambdaContext())
+        assert response["statusCode"] == 200
+    assert slots.run(lambda conn: conn.info.backend_pid) == pid
+    assert threading.active_count() <= threads + 1
