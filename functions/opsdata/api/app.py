@@ -71,8 +71,8 @@ def _json_response(status: int, body: bytes, headers: dict[str, str] | None = No
 
 def _error_response(error: ApiError, correlation_id: str) -> Response:
     headers = {"Cache-Control": "no-store", **error.headers}
-    if error.status >= 500 and isinstance(error.details, dict):
-        error.details.setdefault("correlation_id", correlation_id)
+    if error.status >= 500:  # 5xx bodies carry nothing but the id to quote
+        error.details = {"correlation_id": correlation_id}
     return _json_response(error.status, error_body(error), headers)
 
 

@@ -157,6 +157,7 @@ def test_database_down_is_503_for_health_and_data(world: World) -> None:
         assert health.status_code == 503 and health.json() == {"status": "unavailable"}
         data = client.get("/api/data/shops", headers=world.auth(world.alice))
         assert data.status_code == 503 and data.json()["error"]["code"] == "database_unavailable"
+        assert data.json()["error"]["details"] == {"correlation_id": data.headers["x-request-id"]}
         assert "127.0.0.1" not in data.text
 
 
