@@ -311,5 +311,11 @@ main.add_command(demo_data)
 main.add_command(demo)
 
 
+# ----- opsdata token / serve (the read API) --------------------------------------------
+from opsdata.api.commands import serve, token  # noqa: E402
+
+main.add_command(token)
+main.add_command(serve)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -15,6 +15,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 LOCAL_DB_PASSWORD = "postgres"  # noqa: S105 - the embedded cluster's password, as with `supabase start`
+# The Supabase CLI's local defaults: `supabase start` signs tokens with this secret and serves
+# Auth on this URL. Never valid on Lambda (the API handler refuses to start with them).
+LOCAL_SUPABASE_URL = "http://127.0.0.1:54321"
+LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"  # noqa: S105
+LOCAL_CURSOR_SECRET = "opsdata-local-development-cursor-secret"  # noqa: S105
 
 
 class Settings(BaseSettings):
@@ -40,7 +45,8 @@ class Settings(BaseSettings):
     # ----- data reliability (alerts delivery, backups) -----
     database_url_parameter: str | None = Field(
         default=None,
-        description="SSM SecureString holding the Postgres URL; Lambda jobs read it when DATABASE_URL is unset.",
+        alias="DATABASE_URL_PARAMETER",
+        description="SSM SecureString holding the Postgres URL; Lambda functions read it when DATABASE_URL is unset.",
     )
     alert_webhook_url: SecretStr | None = Field(
         default=None, description="Slack-compatible incoming webhook for alerts (a secret: never logged)."
@@ -54,6 +60,51 @@ class Settings(BaseSettings):
     )
     backup_keep_daily: int = Field(default=7, ge=1, le=366)
     backup_keep_weekly: int = Field(default=4, ge=0, le=520)
+
+    # ----- the read API (opsdata.api) ----------------------------------------------------
+    supabase_url: str = Field(
+        default=LOCAL_SUPABASE_URL,
+        alias="SUPABASE_URL",
+        description="Project URL; tokens must carry iss = <SUPABASE_URL>/auth/v1.",
+    )
+    supabase_jwt_secret: SecretStr | None = Field(
+        default=SecretStr(LOCAL_JWT_SECRET),
+        alias="SUPABASE_JWT_SECRET",
+        description="Legacy HS256 project secret; empty disables HS256 (JWKS keys only).",
+    )
+    supabase_jwks_url: str | None = Field(
+        default=None,
+        alias="SUPABASE_JWKS_URL",
+        description="JWKS for ES256/RS256 tokens; default <SUPABASE_URL>/auth/v1/.well-known/jwks.json.",
+    )
+    cursor_secret: SecretStr = Field(
+        default=SecretStr(LOCAL_CURSOR_SECRET),
+        alias="OPSDATA_CURSOR_SECRET",
+        description="HMAC key that signs pagination cursors.",
+    )
+    api_cache: bool = Field(default=True, alias="OPSDATA_API_CACHE", description="Serve and fill the response cache.")
+    api_connections: int = Field(
+        default=4, alias="OPSDATA_API_CONNECTIONS", ge=1, le=64, description="Database connections per server process."
+    )
+    # On Lambda the secrets live in SSM Parameter Store (SecureString); these name the parameters
+    # (the database URL's parameter is database_url_parameter above).
+    jwt_secret_parameter: str | None = Field(default=None, alias="OPSDATA_JWT_SECRET_PARAMETER")
+    cursor_secret_parameter: str | None = Field(default=None, alias="OPSDATA_CURSOR_SECRET_PARAMETER")
+    api_base_path: str | None = Field(
+        default=None, alias="OPSDATA_API_BASE_PATH", description="A custom domain's base path mapping, stripped."
+    )
+
+    @property
+    def issuer(self) -> str:
+        return self.supabase_url.rstrip("/") + "/auth/v1"
+
+    @property
+    def jwks_url(self) -> str:
+        return self.supabase_jwks_url or self.issuer + "/.well-known/jwks.json"
+
+    @property
+    def on_lambda(self) -> bool:
+        return self.lambda_function_name is not None
 
     @property
     def uses_local_cluster(self) -> bool:

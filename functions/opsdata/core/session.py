@@ -1,0 +1,120 @@
+"""Connections kept per execution environment, and transactions run as the calling user.
+
+On Lambda one request runs at a time per execution environment, so the API keeps exactly one
+connection there (OPSDATA_API_CONNECTIONS=1 in template.yaml); a local server keeps a few, one
+per concurrent request. Each connection is opened lazily, kept while it works, and replaced
+once, transparently, when it died while idle (a frozen Lambda, a pooler restart): the work is
+retried on a new connection only if the old one is broken, never after a query error.
+
+`as_user` is what PostgREST does per request: one transaction, read-only for reads,
+`role` authenticated, the verified claims in `request.jwt.claims`, a statement timeout; all
+`set_config(..., true)`, so nothing of the identity outlives the transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import psycopg
+
+from opsdata.core.db import connect
+
+T = TypeVar("T")
+
+
+class ConnectionSlots:
+    """Up to `size` lazily opened connections, each used by one request at a time."""
+
+    def __init__(self, url: str, size: int = 1, *, connect_timeout: int = 5) -> None:
+        self.url = url
+        self.connect_timeout = connect_timeout
+        self._idle: queue.LifoQueue[list[psycopg.Connection | None]] = queue.LifoQueue()
+        for _ in range(size):
+            self._idle.put([None])
+        self.reconnects = 0
+        self._lock = threading.Lock()
+
+    def _open(self) -> psycopg.Connection:
+        # autocommit: every unit of work opens its own explicit transaction (conn.transaction())
+        return connect(self.url, autocommit=True, connect_timeout=self.connect_timeout)
+
+    def run(self, work: Callable[[psycopg.Connection], T], *, acquire_timeout: float = 10) -> T:
+        try:
+            slot = self._idle.get(timeout=acquire_timeout)
+        except queue.Empty as exc:
+            raise psycopg.OperationalError("no database connection became free in time") from exc
+        try:
+            conn = slot[0]
+            if conn is None or conn.closed or conn.broken:
+                conn = slot[0] = self._open()
+            try:
+                return work(conn)
+            except psycopg.OperationalError:
+                if not (conn.closed or conn.broken):
+                    raise  # a query error (e.g. statement timeout): not a dead socket
+                with self._lock:
+                    self.reconnects += 1
+                conn = slot[0] = self._open()
+                return work(conn)
+        except BaseException:
+            if slot[0] is not None and (slot[0].closed or slot[0].broken):
+                slot[0] = None
+            raise
+        finally:
+            self._idle.put(slot)
+
+    def prewarm_in_background(self) -> threading.Thread:
+        """Open one connection in a thread, so that connecting overlaps with the rest of a cold start."""
+
+        def open_one() -> None:
+            with contextlib.suppress(psycopg.Error):  # the first request reports it, after a fresh attempt
+                self.run(lambda conn: None)
+
+        thread = threading.Thread(target=open_one, name="opsdata-db-prewarm", daemon=True)
+        thread.start()
+        return thread
+
+    def close(self) -> None:
+        while True:
+            try:
+                slot = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            if slot[0] is not None:
+                slot[0].close()
+
+
+@contextmanager
+def as_user(
+    conn: psycopg.Connection,
+    claims: dict[str, Any],
+    *,
+    read_only: bool,
+    statement_timeout_ms: int,
+) -> Iterator[psycopg.Connection]:
+    """One transaction as the token's user: role authenticated, claims set, RLS applies."""
+    conn.read_only = read_only
+    # Pipeline mode: statements whose results are not needed yet share one network round trip
+    # (BEGIN, these settings and the caller's first query travel together).
+    with conn.pipeline(), conn.transaction():
+        conn.execute(
+            "select set_config('statement_timeout', %s, true),"
+            " set_config('request.jwt.claims', %s, true),"
+            " set_config('role', 'authenticated', true)",
+            (f"{int(statement_timeout_ms)}ms", json.dumps(claims, separators=(",", ":"))),
+        )
+        yield conn
+
+
+@contextmanager
+def as_connection_role(conn: psycopg.Connection) -> Iterator[None]:
+    """Inside an `as_user` transaction: briefly act as the connection's own role (the cache)."""
+    conn.execute("select set_config('role', 'none', true)")
+    yield
+    conn.execute("select set_config('role', 'authenticated', true)")
