@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote_plus
 
 import psycopg
 from aws_lambda_powertools import Logger
@@ -128,7 +129,10 @@ def trigger_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, 
             continue
         stored = record.s3.get_object
         export = ExportObject(
-            bucket=record.s3.bucket.name, key=stored.key, version_id=stored.version_id or "", etag=stored.etag
+            bucket=record.s3.bucket.name,
+            key=unquote_plus(stored.key),  # notifications carry keys URL-encoded ("a b" arrives as "a+b")
+            version_id=stored.version_id or "",
+            etag=stored.etag,
         )
         try:
             shop_from_key(export.key)
