@@ -1,8 +1,8 @@
 """Lambda-shaped events and contexts for handler tests (AWS APIs themselves are played by moto).
 
-    context = LambdaContext("opsdata-worker")
-    event = s3_put_event(bucket, key, size=..., etag=..., version_id=...)   # as S3 notifies Lambda
-    result = drain(sqs, queue_url, handler, batch_size=3)                    # as the SQS event source does
+context = LambdaContext("opsdata-worker")
+event = s3_put_event(bucket, key, size=..., etag=..., version_id=...)   # as S3 notifies Lambda
+result = drain(sqs, queue_url, handler, batch_size=3)                    # as the SQS event source does
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ class LambdaContext:
 
 def s3_put_event(bucket: str, key: str, *, size: int, etag: str, version_id: str | None) -> dict[str, Any]:
     """An ObjectCreated:Put notification as Lambda receives it (the key URL-encoded, the ETag unquoted)."""
-    obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag.strip('"'), "sequencer": "0055AED6DCD90281E5"}
+    obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag.strip('"')}
+    obj["sequencer"] = "0055AED6DCD90281E5"
     if version_id:
         obj["versionId"] = version_id
     return {
@@ -54,7 +55,7 @@ def s3_put_event(bucket: str, key: str, *, size: int, etag: str, version_id: str
                 "eventName": "ObjectCreated:Put",
                 "userIdentity": {"principalId": "AWS:EXAMPLE"},
                 "requestParameters": {"sourceIPAddress": "203.0.113.10"},
-                "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD"},
+                "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQ"},
                 "s3": {
                     "s3SchemaVersion": "1.0",
                     "configurationId": "ChatwootExportUpload",
