@@ -9,10 +9,11 @@ ETag. `export_id` is a digest of those four, so a re-upload (a new version) is a
 a repeated S3 event is the same one.
 
 Slicing: the upload trigger streams the object once (ijson over the GetObject body, through
-the ETL's ExportReader) and writes every `max_records` conversations (or `max_bytes` of JSON)
-to a slice object `<work>/<export_id>/slices/<start>-<end>.jsonl.gz`, one `{"ref", "data"}` line
-per record (ref: where the record sits in the export, for quarantine messages). A worker
-re-reads exactly its slice, never the whole export, whatever the export's format or compression.
+the ETL's ExportReader) and writes every `max_records` conversations (or `max_bytes` of JSON, or
+MAX_SLICE_IMAGES images) to a slice object `<work>/<export_id>/slices/<start>-<end>.jsonl.gz`,
+one `{"ref", "data"}` line per record (ref: where the record sits in the export, for quarantine
+messages). A worker re-reads exactly its slice, never the whole export, whatever the export's
+format or compression.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ from opsdata.etl.chatwoot.model import Validator, conversation_key
 from opsdata.etl.chatwoot.reader import ExportReader, InputError, RawRecord
 
 EXPORTS_PREFIX = "exports/chatwoot/"
+# A slice is also cut at this many image attachments, so the keys a re-check message carries
+# stay far below SQS's 256 KB message limit.
+MAX_SLICE_IMAGES = 1000
 _SHOP_DOMAIN_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 
 
@@ -82,7 +86,7 @@ class SliceMessage(BaseModel):
     start: int = Field(ge=0)
     end: int = Field(gt=0)
     pass_: int = Field(default=0, ge=0, alias="pass")
-    pending: list[str] = Field(default_factory=list, max_length=20_000)  # attachment keys still downloading
+    pending: list[str] = Field(default_factory=list, max_length=MAX_SLICE_IMAGES)  # images still downloading
 
     def next_pass(self, pending: list[str]) -> SliceMessage:
         return self.model_copy(update={"pass_": self.pass_ + 1, "pending": pending})
@@ -192,6 +196,7 @@ class _SliceBuffer:
         self.start = start
         self.n = 0
         self.raw_bytes = 0
+        self.images = 0
         self.duplicate_keys: dict[tuple[int, int], None] = {}
         self._buffer = io.BytesIO()
         self._gzip = gzip.GzipFile(fileobj=self._buffer, mode="wb", compresslevel=6, mtime=0)
@@ -241,9 +246,10 @@ def split_export(
         conversation, _ = validator.validate(record.ref, record.data)
         if conversation is not None:
             agent_names.update(dict.fromkeys(conversation.agent_names))
+            current.images += sum(a.file_type == "image" for m in conversation.messages for a in m.attachments)
         current.add(record)
         index += 1
-        if current.n >= max_records or current.raw_bytes >= max_bytes:
+        if current.n >= max_records or current.raw_bytes >= max_bytes or current.images >= MAX_SLICE_IMAGES:
             flush()
     flush()
     if index == 0:
