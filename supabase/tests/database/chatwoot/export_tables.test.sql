@@ -23,8 +23,9 @@ select lives_ok($$
   insert into public.etl_runs (shop_id, source) select s, 'chatwoot' from ids, unnest(array[alpha, beta]) s;
   insert into public.chatwoot_exports (shop_id, export_id, bucket, object_key, version_id, etag, etl_run_id,
     status, n_slices)
-  select r.shop_id, md5(r.shop_id::text), 'data', 'exports/chatwoot/x/export.json', 'v1', 'e1', r.id, 'processing', 1
-  from public.etl_runs r;
+  select r.shop_id, md5(r.shop_id::text), 'data', 'exports/chatwoot/' || s.domain || '/export.json', 'v1', 'e1', r.id,
+    'processing', 1
+  from public.etl_runs r join public.shops s on s.id = r.shop_id;
   insert into public.chatwoot_export_slices (export_id, shop_id, start_index, end_index)
   select id, shop_id, 0, 250 from public.chatwoot_exports;
 $$, 'service_role writes exports and slices');
@@ -54,7 +55,7 @@ select throws_ok('delete from public.chatwoot_export_slices', '42501', null, 'a 
 select tests.clear_authentication();
 
 select throws_ok($$ insert into public.chatwoot_exports (shop_id, export_id, bucket, object_key, version_id, etag,
-    etl_run_id) select shop_id, md5('other'), 'data', 'exports/chatwoot/x/export.json', 'v1', 'e1', id
+    etl_run_id) select shop_id, md5('other'), 'data', 'exports/chatwoot/alpha.myshopify.com/export.json', 'v1', 'e1', id
     from public.etl_runs where shop_id = (select alpha from ids) $$,
   '23505', null, 'an object version is registered once');
 select throws_ok($$ update public.chatwoot_exports set status = 'failed', finished_at = now()
