@@ -36,7 +36,7 @@ def test_the_real_template_is_valid() -> None:
     [
         # Globals reach CloudFormation only through SAM's translation
         ("Runtime: python3.12", "Runtime: python3.99", "'python3.99' is not one of"),
-        ("MemorySize: 1024\n", "MemorySize: 50\n", "50 is less than the minimum of 128"),
+        ("MemorySize: 1024  # decoding", "MemorySize: 50  # decoding", "50 is less than the minimum of 128"),
         # plain CloudFormation resources: cfn-lint on the SAM template, with a line number
         ("BillingMode: PAY_PER_REQUEST", "BillingMode: PAY_PER_REQUESTS", "'PAY_PER_REQUESTS' is not one of"),
         ("- !GetAtt DataBucket.Arn", "- !GetAtt DataBuckett.Arn", "DataBuckett"),
