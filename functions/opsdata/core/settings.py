@@ -32,29 +32,6 @@ class Settings(BaseSettings):
     attachment_store: str | None = Field(default=None, alias="OPSDATA_ATTACHMENT_STORE")
     idempotency_table: str | None = Field(default=None, alias="IDEMPOTENCY_TABLE")  # template Globals
     attachment_allow_hosts: str = Field(default="", alias="OPSDATA_ATTACHMENT_ALLOW_HOSTS")
-
-    # Where the process runs: progress displays stay quiet in CI and on Lambda.
-    ci: bool = Field(default=False, alias="CI")
-    lambda_function_name: str | None = Field(default=None, alias="AWS_LAMBDA_FUNCTION_NAME")
-
-    # ----- data reliability (alerts delivery, backups) -----
-    database_url_parameter: str | None = Field(
-        default=None,
-        description="SSM SecureString holding the Postgres URL; Lambda jobs read it when DATABASE_URL is unset.",
-    )
-    alert_webhook_url: SecretStr | None = Field(
-        default=None, description="Slack-compatible incoming webhook for alerts (a secret: never logged)."
-    )
-    alert_webhook_url_parameter: str | None = Field(
-        default=None,
-        description="SSM SecureString holding the alert webhook URL (used when ALERT_WEBHOOK_URL is unset).",
-    )
-    backup_target: str | None = Field(
-        default=None, description="Where scheduled backups go: a folder or s3://bucket/prefix."
-    )
-    backup_keep_daily: int = Field(default=7, ge=1, le=366)
-    backup_keep_weekly: int = Field(default=4, ge=0, le=520)
-
     # ----- Chatwoot export pipeline on AWS (S3 upload -> slices -> workers -> corpus) -----
     chatwoot_slices_queue_url: str | None = Field(
         default=None, alias="OPSDATA_CHATWOOT_SLICES_QUEUE_URL", description="SQS queue of export slices."
@@ -81,6 +58,28 @@ class Settings(BaseSettings):
     chatwoot_image_wait_passes: int = Field(default=12, ge=0, le=96, alias="OPSDATA_CHATWOOT_IMAGE_WAIT_PASSES")
     # The slices queue's maxReceiveCount: on the last receive a failing slice is recorded as failed.
     chatwoot_slice_max_receives: int = Field(default=5, ge=1, le=1000, alias="OPSDATA_CHATWOOT_SLICE_MAX_RECEIVES")
+
+    # Where the process runs: progress displays stay quiet in CI and on Lambda.
+    ci: bool = Field(default=False, alias="CI")
+    lambda_function_name: str | None = Field(default=None, alias="AWS_LAMBDA_FUNCTION_NAME")
+
+    # ----- data reliability (alerts delivery, backups) -----
+    database_url_parameter: str | None = Field(
+        default=None,
+        description="SSM SecureString holding the Postgres URL; Lambda jobs read it when DATABASE_URL is unset.",
+    )
+    alert_webhook_url: SecretStr | None = Field(
+        default=None, description="Slack-compatible incoming webhook for alerts (a secret: never logged)."
+    )
+    alert_webhook_url_parameter: str | None = Field(
+        default=None,
+        description="SSM SecureString holding the alert webhook URL (used when ALERT_WEBHOOK_URL is unset).",
+    )
+    backup_target: str | None = Field(
+        default=None, description="Where scheduled backups go: a folder or s3://bucket/prefix."
+    )
+    backup_keep_daily: int = Field(default=7, ge=1, le=366)
+    backup_keep_weekly: int = Field(default=4, ge=0, le=520)
 
     @property
     def uses_local_cluster(self) -> bool:
