@@ -8,7 +8,7 @@
   (export version, slice start/end, pass), never on the SQS message id, so a slice sent again
   under a new message id is answered from DynamoDB without touching the database. A slice that
   still fails on its last allowed receive is recorded as failed (the export then finishes as
-  failed) before SQS moves it to the dead-letter queue.
+  failed) before SQS moves it to the dead-letter queue; so is an export whose assembly keeps failing.
 Logs carry ids, counts and error types: never message text, contact fields or attachment URLs.
 """
 
@@ -30,7 +30,14 @@ from pydantic import TypeAdapter
 
 from opsdata.core.db import connect
 from opsdata.core.settings import get_settings
-from opsdata.etl.chatwoot.export_pipeline import AwsEnv, assemble_export, give_up_slice, process_slice, split_upload
+from opsdata.etl.chatwoot.export_pipeline import (
+    AwsEnv,
+    assemble_export,
+    give_up_export,
+    give_up_slice,
+    process_slice,
+    split_upload,
+)
 from opsdata.etl.chatwoot.exports import (
     IDEMPOTENCY_KEY_JMESPATH,
     ExportKeyError,
@@ -168,8 +175,12 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
             "work failed",
             extra={"kind": message.kind, "export_id": message.export.export_id, "error": type(exc).__name__},
         )
-        if isinstance(message, SliceMessage) and receives >= rt.env.settings.chatwoot_slice_max_receives:
-            give_up_slice(message, rt.env, f"{_describe(exc)} (receive {receives}, the last)"[:2000])
+        if receives >= rt.env.settings.chatwoot_slice_max_receives:
+            error = f"{_describe(exc)} (receive {receives}, the last)"[:2000]
+            if isinstance(message, SliceMessage):
+                give_up_slice(message, rt.env, error)
+            else:
+                give_up_export(message, rt.env, error)
         raise
     logger.info("work done", extra=result)
     return result

@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from support_aws import (
     queue_depth,
     redeliver,
     s3_put_event,
+    sqs_record,
 )
 from support_http import LoopbackServer, Reply
 from support_images import SVG
@@ -418,8 +420,6 @@ def test_a_slice_that_keeps_failing_fails_its_export_once(stack: Stack, http_ser
     assert len(first.failed) == 1
 
     # When SQS delivers it for the last allowed time and it fails again
-    from support_aws import sqs_record
-
     redeliver(stack.sqs, stack.slices_url, first.failed[0]["Body"])
     (last,) = stack.sqs.receive_message(QueueUrl=stack.slices_url, AttributeNames=["All"])["Messages"]
     response = stack.exports.work_handler(
@@ -490,3 +490,36 @@ def test_a_cli_run_does_not_take_an_aws_export_for_an_interrupted_run(stack: Sta
         " order by r.id",
     )
     assert statuses == [("running", True), ("succeeded", False)]
+
+
+def test_an_export_whose_corpus_cannot_be_published_fails_once(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a one-slice export and a corpus store that does not exist
+    now = int(time.time())
+    message = {
+        "id": 1,
+        "message_type": 0,
+        "content": "Where is my parcel?",
+        "created_at": now,
+        "sender": {"type": "contact"},
+    }
+    record = {"id": 7, "account_id": 1, "status": "open", "created_at": now, "messages": [message]}
+    stack.trigger(stack.upload(f"exports/chatwoot/{SHOP}/one.jsonl", json.dumps(record).encode() + b"\n"))
+    monkeypatch.setenv("OPSDATA_CHATWOOT_CORPUS_STORE", "s3://no-such-bucket-opsdata/rag")
+    _reset_runtimes(stack.exports, stack.attachment_worker)
+
+    # When the slice is done and the assemble step fails, also on its last allowed receive
+    first = stack.run_slices()
+    (failed,) = first.failed
+    assert json.loads(failed["Body"])["kind"] == "assemble" and stack.slice_states() == {0: ("done", 0)}
+    redeliver(stack.sqs, stack.slices_url, failed["Body"])
+    (last,) = stack.sqs.receive_message(QueueUrl=stack.slices_url, AttributeNames=["All"])["Messages"]
+    response = stack.exports.work_handler(
+        {"Records": [sqs_record(last, receive_count=5)]}, LambdaContext("opsdata-chatwoot-worker")
+    )
+
+    # Then the message goes on to the dead-letter queue and the export and its run are failed, once
+    assert response["batchItemFailures"] == [{"itemIdentifier": last["MessageId"]}]
+    export = stack.export_row()
+    assert export["status"] == "failed" and export["error"].startswith("assembling the corpus failed: ")
+    assert rows(stack.database_url, "select status from etl_runs") == [("failed",)]
+    assert rows(stack.database_url, "select status from sync_runs") == [("failed",)]

@@ -365,6 +365,14 @@ def give_up_slice(message: SliceMessage, env: AwsEnv, error: str) -> None:
     _assemble_if_complete(conn, export, message.export, env)
 
 
+def give_up_export(message: AssembleMessage, env: AwsEnv, error: str) -> None:
+    """Assembling failed on its last allowed receive: finish the export as failed (no corpus)."""
+    conn = env.connection()
+    export = export_runs.get_export(conn, message.export.export_id)
+    if export is not None:
+        export_runs.finish_export(conn, export, error=f"assembling the corpus failed: {error}"[:4000])
+
+
 def _assemble_if_complete(
     conn: psycopg.Connection, export: export_runs.ExportRow, identity: ExportObject, env: AwsEnv
 ) -> None:
