@@ -60,9 +60,10 @@ from opsdata.etl.chatwoot.reader import ExportReader, InputError
 
 SQS_BATCH = 10
 GONE_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "PreconditionFailed", "412", "404"})
+CONTENT_TYPES = {"docstore.json": "application/json", "manifest.json": "application/json"}
+CONTENT_TYPES |= {"nodes.jsonl": "application/x-ndjson", "quarantine.jsonl": "application/x-ndjson"}
 SLICE_OUTPUTS = ("nodes.jsonl", "quarantine.jsonl", "manifest.json")
-CORPUS_FILES = (("docstore.json", "application/json"), ("nodes.jsonl", "application/x-ndjson"))
-CORPUS_FILES += (("quarantine.jsonl", "application/x-ndjson"), ("manifest.json", "application/json"))
+CORPUS_FILES = ("docstore.json", "nodes.jsonl", "quarantine.jsonl", "manifest.json")  # manifest last
 
 
 class NotConfiguredError(RuntimeError):
@@ -315,7 +316,7 @@ def process_slice(message: SliceMessage, env: AwsEnv) -> dict[str, Any]:
             return {**described, "status": "failed", "error": "privacy audit failed"}
         target = slice_output_path(export.export_id, message.start, message.end)
         for name in SLICE_OUTPUTS:
-            env.work.put_file(f"{target}/{name}", workdir / "out" / name, "application/json")
+            env.work.put_file(f"{target}/{name}", workdir / "out" / name, CONTENT_TYPES[name])
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -455,8 +456,8 @@ def assemble_export(message: AssembleMessage, env: AwsEnv) -> dict[str, Any]:
         prefix = f"{export.shop}/{export.export_id}"
         with ThreadPoolExecutor(max_workers=8) as pool:  # server-side copies: the corpus is self-contained
             list(pool.map(lambda path: env.corpus.copy_from(env.attachments, path, f"{prefix}/{path}"), sorted(images)))
-        for name, content_type in CORPUS_FILES:  # manifest last: its presence means the corpus is complete
-            env.corpus.put_file(f"{prefix}/{name}", workdir / "corpus" / name, content_type)
+        for name in CORPUS_FILES:  # manifest last: its presence means the corpus is complete
+            env.corpus.put_file(f"{prefix}/{name}", workdir / "corpus" / name, CONTENT_TYPES[name])
         nodes = dict(writer.n_nodes)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -253,7 +253,7 @@ def run_chatwoot_slice(
 ) -> EtlSummary:
     """One slice of a larger export, inside that export's run (the AWS slice worker).
 
-    The caller owns the run rows (`handle`, from opsdata.etl.chatwoot.exports) and the connection.
+    The caller owns the run rows (`handle`, from opsdata.etl.chatwoot.export_runs) and the connection.
     What a whole-export run learns before a slice starts is passed in: every agent name of the
     export (redacted wherever they appear) and the conversation keys seen in earlier slices
     (later records with those keys are quarantined as duplicates). Raises like run_chatwoot_etl.
