@@ -37,6 +37,32 @@ class Settings(BaseSettings):
     attachment_store: str | None = Field(default=None, alias="OPSDATA_ATTACHMENT_STORE")
     idempotency_table: str | None = Field(default=None, alias="IDEMPOTENCY_TABLE")  # template Globals
     attachment_allow_hosts: str = Field(default="", alias="OPSDATA_ATTACHMENT_ALLOW_HOSTS")
+    # ----- Chatwoot export pipeline on AWS (S3 upload -> slices -> workers -> corpus) -----
+    chatwoot_slices_queue_url: str | None = Field(
+        default=None, alias="OPSDATA_CHATWOOT_SLICES_QUEUE_URL", description="SQS queue of export slices."
+    )
+    attachments_queue_url: str | None = Field(
+        default=None, alias="OPSDATA_ATTACHMENTS_QUEUE_URL", description="SQS queue of the attachment worker."
+    )
+    chatwoot_work_store: str | None = Field(
+        default=None,
+        alias="OPSDATA_CHATWOOT_WORK_STORE",
+        description="s3://bucket/prefix for slices and per-slice outputs (temporary).",
+    )
+    chatwoot_corpus_store: str | None = Field(
+        default=None, alias="OPSDATA_CHATWOOT_CORPUS_STORE", description="s3://bucket/prefix for assembled corpora."
+    )
+    chatwoot_slice_conversations: int = Field(
+        default=250, ge=1, le=10_000, alias="OPSDATA_CHATWOOT_SLICE_CONVERSATIONS"
+    )
+    chatwoot_slice_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=64 * 1024, le=200 * 1024 * 1024, alias="OPSDATA_CHATWOOT_SLICE_BYTES"
+    )
+    # A slice whose images are still being downloaded looks again after this delay, this many times.
+    chatwoot_image_wait_seconds: int = Field(default=300, ge=0, le=900, alias="OPSDATA_CHATWOOT_IMAGE_WAIT_SECONDS")
+    chatwoot_image_wait_passes: int = Field(default=12, ge=0, le=96, alias="OPSDATA_CHATWOOT_IMAGE_WAIT_PASSES")
+    # The slices queue's maxReceiveCount: on the last receive a failing slice is recorded as failed.
+    chatwoot_slice_max_receives: int = Field(default=5, ge=1, le=1000, alias="OPSDATA_CHATWOOT_SLICE_MAX_RECEIVES")
 
     # Where the process runs: progress displays stay quiet in CI and on Lambda.
     ci: bool = Field(default=False, alias="CI")

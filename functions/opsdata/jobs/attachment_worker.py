@@ -16,7 +16,6 @@ OPSDATA_ATTACHMENT_ALLOW_HOSTS (optional, comma-separated).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -31,7 +30,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from opsdata.core.safe_http import SafeHttpClient
 from opsdata.core.settings import get_settings
-from opsdata.etl.chatwoot.attachments import AttachmentOutcome, AttachmentRequest, FetchPolicy, fetch_attachment
+from opsdata.etl.chatwoot.attachments import (
+    AttachmentOutcome,
+    AttachmentRequest,
+    FetchPolicy,
+    fetch_attachment,
+    outcome_path,
+)
 from opsdata.etl.chatwoot.storage import Store, open_store
 
 logger = Logger(service="opsdata-attachments")
@@ -58,10 +63,6 @@ class Runtime:
     store: Store
     download: Callable[..., dict[str, Any]]
     register_context: Callable[[LambdaContext], None]
-
-
-def outcome_path(key: str) -> str:
-    return f"outcomes/{hashlib.sha256(key.encode()).hexdigest()}.json"
 
 
 @lru_cache(maxsize=1)

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from opsdata.core.db import connect
 from opsdata.core.settings import get_settings
-from opsdata.jobs.common import ssm_parameter
+from opsdata.jobs.common import clear_parameter_cache
 from opsdata.reliability.backup import backup_name, read_backup
 from support import make_shop
 from webhook_server import webhook_server
@@ -32,10 +32,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
         monkeypatch.setenv(key, value)
     from moto import mock_aws
 
-    ssm_parameter.cache_clear()
+    clear_parameter_cache()
     with mock_aws():
         yield
-    ssm_parameter.cache_clear()
+    clear_parameter_cache()
     get_settings.cache_clear()
 
 

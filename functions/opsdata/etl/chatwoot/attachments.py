@@ -13,6 +13,7 @@ Reasons are `code: detail` and never contain the URL (signed links) or an addres
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -58,6 +59,11 @@ class AttachmentOutcome:
     attempts: int
     retryable: bool = False
     new: bool = False  # this call stored the bytes (False: ok but already stored, or not ok)
+
+
+def outcome_path(key: str) -> str:
+    """Where the queue worker records an attachment's outcome in the store (named by key, never by URL)."""
+    return f"outcomes/{hashlib.sha256(key.encode()).hexdigest()}.json"
 
 
 def _outcome(request: AttachmentRequest, status: Status, reason: str, attempts: int, retryable: bool = False):

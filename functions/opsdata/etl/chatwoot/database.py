@@ -42,6 +42,8 @@ class RunHandle:
     etl_run_id: int
     sync_run_id: int
     created_shop: bool
+    # A slice of an AWS export shares its export's run: its audit reads only rows written since it started.
+    since: datetime | None = None
 
 
 def _ts(epoch: int | None) -> datetime | None:
@@ -50,44 +52,60 @@ def _ts(epoch: int | None) -> datetime | None:
 
 def start_run(conn: psycopg.Connection, shop_domain: str, options: Mapping[str, Any]) -> RunHandle:
     """Lock the shop for this run (session-level lock on `conn`), close killed runs, open the run rows."""
-    created = False
     with conn.transaction():
-        conn.execute("set local role service_role")
-        row = conn.execute("select id from public.shops where domain = %s", (shop_domain,)).fetchone()
-        if row is None:
-            row = conn.execute(
-                "insert into public.shops (domain, name) values (%s, %s) returning id",
-                (shop_domain, shop_domain.split(".")[0]),
-            ).fetchone()
-            created = True
-        assert row is not None
-        shop_id = row[0]
+        shop_id, created = ensure_shop(conn, shop_domain)
     locked = conn.execute("select pg_try_advisory_lock(%s)", (_lock_key(shop_id),)).fetchone()
     if not (locked and locked[0]):
         raise RunLockedError(f"another Chatwoot ETL run for {shop_domain} is in progress")
     with conn.transaction():
         conn.execute("set local role service_role")
         interrupted = "interrupted: the process stopped before the run finished"
+        # Exports processed on AWS (chatwoot_exports) run across many invocations without this lock:
+        # a running one is not an interrupted one.
         conn.execute(
             "update public.etl_runs set status = 'failed', finished_at = now(), error = %s"
-            " where shop_id = %s and source = %s and status = 'running'",
+            " where shop_id = %s and source = %s and status = 'running'"
+            " and id not in (select etl_run_id from public.chatwoot_exports)",
             (interrupted, shop_id, SOURCE),
         )
         conn.execute(
             "update public.sync_runs set status = 'failed', finished_at = now(), error = %s"
-            " where shop_id = %s and source = %s and status = 'running'",
+            " where shop_id = %s and source = %s and status = 'running' and id not in"
+            " (select r.sync_run_id from public.etl_runs r join public.chatwoot_exports x on x.etl_run_id = r.id"
+            "  where r.sync_run_id is not null)",
             (interrupted, shop_id, SOURCE),
         )
-        sync_row = conn.execute(
-            "insert into public.sync_runs (shop_id, source) values (%s, %s) returning id", (shop_id, SOURCE)
-        ).fetchone()
-        assert sync_row is not None
-        run_row = conn.execute(
-            "insert into public.etl_runs (shop_id, source, sync_run_id, options) values (%s, %s, %s, %s) returning id",
-            (shop_id, SOURCE, sync_row[0], Jsonb(dict(options))),
-        ).fetchone()
-        assert run_row is not None
-    return RunHandle(shop_id, run_row[0], sync_row[0], created)
+        etl_run_id, sync_run_id = open_run_rows(conn, shop_id, options)
+    return RunHandle(shop_id, etl_run_id, sync_run_id, created)
+
+
+def ensure_shop(conn: psycopg.Connection, shop_domain: str) -> tuple[uuid.UUID, bool]:
+    """(shop id, created): an unknown shop is created without members. Call inside a transaction."""
+    conn.execute("set local role service_role")
+    row = conn.execute(
+        "insert into public.shops (domain, name) values (%s, %s) on conflict (domain) do nothing returning id",
+        (shop_domain, shop_domain.split(".")[0]),
+    ).fetchone()
+    if row is not None:
+        return row[0], True
+    row = conn.execute("select id from public.shops where domain = %s", (shop_domain,)).fetchone()
+    assert row is not None
+    return row[0], False
+
+
+def open_run_rows(conn: psycopg.Connection, shop_id: uuid.UUID, options: Mapping[str, Any]) -> tuple[int, int]:
+    """(etl_runs id, sync_runs id) of a new running run. Call inside a transaction."""
+    conn.execute("set local role service_role")
+    sync_row = conn.execute(
+        "insert into public.sync_runs (shop_id, source) values (%s, %s) returning id", (shop_id, SOURCE)
+    ).fetchone()
+    assert sync_row is not None
+    run_row = conn.execute(
+        "insert into public.etl_runs (shop_id, source, sync_run_id, options) values (%s, %s, %s, %s) returning id",
+        (shop_id, SOURCE, sync_row[0], Jsonb(dict(options))),
+    ).fetchone()
+    assert run_row is not None
+    return run_row[0], sync_row[0]
 
 
 def finish_run(
@@ -103,7 +121,9 @@ def finish_run(
     rows_loaded: int,
     rows_rejected: int,
     max_data_at: int | None,
+    unlock: bool = True,
 ) -> None:
+    """Record the outcome on the run rows; `unlock=False` for runs that never took the shop lock."""
     with conn.transaction():
         conn.execute("set local role service_role")
         conn.execute(
@@ -124,7 +144,8 @@ def finish_run(
                 run.sync_run_id,
             ),
         )
-    conn.execute("select pg_advisory_unlock(%s)", (_lock_key(run.shop_id),))
+    if unlock:
+        conn.execute("select pg_advisory_unlock(%s)", (_lock_key(run.shop_id),))
 
 
 def known_images(conn: psycopg.Connection, shop_id: uuid.UUID, keys: Iterable[str]) -> dict[str, StoredImage]:
@@ -333,8 +354,11 @@ def iter_rows_for_audit(conn: psycopg.Connection, run: RunHandle) -> Iterable[tu
         ("etl_runs", "select id::text, counts, redactions, error from public.etl_runs where shop_id = %s and id = %s"),
     )
     for table, sql in queries:
+        params: tuple[Any, ...] = (run.shop_id, run.etl_run_id)
+        if run.since is not None and table != "etl_runs":
+            sql, params = sql + " and updated_at >= %s", (*params, run.since)
         with conn.transaction(), conn.cursor(name=f"audit_{table}") as cursor:
             cursor.itersize = 2000
-            cursor.execute(sql, (run.shop_id, run.etl_run_id))
+            cursor.execute(sql, params)
             for row in cursor:
                 yield f"{table} {row[0]}", json.loads(json.dumps(list(row[1:]), default=str))

@@ -351,6 +351,16 @@ class Validator:
         return None, (mtype, ts, content_type)
 
 
+def conversation_key(data: Any) -> tuple[int, int] | None:
+    """(account_id, id) of a raw conversation record, found as the Validator finds them; None if unidentifiable."""
+    if not isinstance(data, dict) or not _is_id(data.get("id")):
+        return None
+    account_id = data.get("account_id")
+    if not _is_id(account_id):
+        account_id = _account_from_messages(data.get("messages"))
+    return None if account_id is None else (account_id, data["id"])
+
+
 def _speaker(mtype: int, raw: dict[str, Any], sender: dict[str, Any]) -> Speaker:
     if mtype == 0:
         return "customer"

@@ -51,11 +51,15 @@ class OutputWriter:
         self._first[section] = False
 
     def add(self, built: BuiltConversation) -> None:
-        if not built.nodes:
+        self.add_nodes(built.doc_id, built.nodes)
+
+    def add_nodes(self, doc_id: str, nodes: list[dict[str, Any]]) -> None:
+        """One conversation's node dicts (Document first), e.g. read back from a nodes.jsonl."""
+        if not nodes:
             return
         children: list[str] = []
         first_child_metadata: dict[str, Any] | None = None
-        for node in built.nodes:
+        for node in nodes:
             cls = node["class_name"]
             self.n_nodes[cls] += 1
             self._nodes.write(_dumps(node) + "\n")
@@ -69,7 +73,7 @@ class OutputWriter:
                     first_child_metadata = node["metadata"]
             self._entry(self._meta, "meta", node["id_"], meta)
         if children:
-            self._entry(self._refs, "refs", built.doc_id, {"node_ids": children, "metadata": first_child_metadata})
+            self._entry(self._refs, "refs", doc_id, {"node_ids": children, "metadata": first_child_metadata})
 
     def quarantine(self, record: dict[str, Any]) -> None:
         self._quarantine.write(_dumps(record) + "\n")

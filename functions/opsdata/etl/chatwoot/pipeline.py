@@ -13,7 +13,7 @@ import platform
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -85,6 +85,8 @@ class EtlSummary(BaseModel):
     redactions: dict[str, int]
     timings: dict[str, float]
     error: str | None = None
+    rows_loaded: int = 0  # rag_documents rows written
+    max_data_at: int | None = None  # newest message time (epoch seconds)
 
 
 class Progress(Protocol):
@@ -146,6 +148,7 @@ class _Run:
         self.redactions: Counter[str] = Counter({kind: 0 for kind in PII_TYPES})
         self.timings: Counter[str] = Counter()
         self.auditor = Auditor()
+        self.validator = Validator(include_private_notes=options.include_private_notes)
         self.agent_names: dict[str, None] = {}
         self.max_data_at: int | None = None
         self.rows_loaded = 0
@@ -194,6 +197,7 @@ def run_chatwoot_etl(
         reader = ExportReader(options.input)
         summary = _execute(run, reader, writer, conn, handle)
         summary.timings["total_s"] = round(time.perf_counter() - started, 3)
+        summary.rows_loaded, summary.max_data_at = run.rows_loaded, run.max_data_at
         if conn is not None and handle is not None:
             from opsdata.etl.chatwoot import database
 
@@ -237,9 +241,41 @@ def run_chatwoot_etl(
             conn.close()
 
 
+def run_chatwoot_slice(
+    options: EtlOptions,
+    reader: ExportReader,
+    *,
+    conn: Any,
+    handle: Any,
+    fetcher: ImageFetcher,
+    agent_names: Sequence[str] = (),
+    seen: Iterable[tuple[int, int]] = (),
+) -> EtlSummary:
+    """One slice of a larger export, inside that export's run (the AWS slice worker).
+
+    The caller owns the run rows (`handle`, from opsdata.etl.chatwoot.export_runs) and the connection.
+    What a whole-export run learns before a slice starts is passed in: every agent name of the
+    export (redacted wherever they appear) and the conversation keys seen in earlier slices
+    (later records with those keys are quarantined as duplicates). Raises like run_chatwoot_etl.
+    """
+    started = time.perf_counter()
+    run = _Run(options, fetcher, None)
+    run.agent_names.update(dict.fromkeys(agent_names))
+    run.validator.seen.update(seen)
+    writer = OutputWriter(options.out)
+    try:
+        summary = _execute(run, reader, writer, conn, handle)
+    except BaseException:
+        writer.discard()
+        raise
+    summary.timings["total_s"] = round(time.perf_counter() - started, 3)
+    summary.rows_loaded, summary.max_data_at = run.rows_loaded, run.max_data_at
+    return summary
+
+
 def _execute(run: _Run, reader: ExportReader, writer: OutputWriter, conn: Any, handle: Any) -> EtlSummary:
     options = run.options
-    validator = Validator(include_private_notes=options.include_private_notes)
+    validator = run.validator
     batch: list[Any] = []
     messages_total = 0
 

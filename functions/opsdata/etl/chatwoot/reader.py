@@ -19,8 +19,8 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -118,18 +118,20 @@ def _open_raw(spec: str) -> Iterator[IO[bytes]]:
 class ExportReader:
     """Iterate the conversations of one input; `checksum` is the input's sha256 once read."""
 
-    def __init__(self, spec: str) -> None:
+    def __init__(self, spec: str, *, opener: Callable[[], AbstractContextManager[IO[bytes]]] | None = None) -> None:
+        """`opener` replaces opening `spec` (e.g. an S3 object pinned to a version); `spec` still names it."""
         self.spec = spec
+        self._opener = opener
         self.kind: str | None = None  # "json-array", "jsonl", "pages"
         self.compressed = False
         self.checksum: str | None = None
         self.size = 0
 
     def __iter__(self) -> Iterator[RawRecord]:
-        if not is_s3(self.spec) and Path(self.spec).is_dir():
+        if self._opener is None and not is_s3(self.spec) and Path(self.spec).is_dir():
             yield from self._pages(Path(self.spec))
             return
-        with _open_raw(self.spec) as raw:
+        with self._opener() if self._opener is not None else _open_raw(self.spec) as raw:
             hashing = _HashingReader(raw)
             buffered = io.BufferedReader(hashing, buffer_size=_READ_SIZE)
             head = buffered.peek(2)[:2]
