@@ -220,6 +220,14 @@ def db_test(paths: tuple[Path, ...]) -> None:
 
 
 # ----- opsdata jobs -------------------------------------------------------------------
+def _shop_id(conn, domain: str):
+    """The id of the shop with this domain; a clear error when there is none."""
+    row = conn.execute("select id from public.shops where domain = %s", (domain.strip().lower(),)).fetchone()
+    if row is None:
+        _fail(f"no shop with domain {domain!r} (see public.shops)")
+    return row[0]
+
+
 @main.group()
 def jobs() -> None:
     """Scheduled jobs (pg_cron): list them or run one now."""
@@ -253,13 +261,15 @@ def jobs_list() -> None:
 
 @jobs.command("run")
 @click.argument("name")
-def jobs_run(name: str) -> None:
+@click.option("--shop", "shop_domain", help="Run a per-shop job for this shop only (default: every shop).")
+def jobs_run(name: str, shop_domain: str | None) -> None:
     """Run one job now, as pg_cron would."""
     import psycopg
 
     with connect(_ensure_database()) as conn:
+        shop_id = _shop_id(conn, shop_domain) if shop_domain else None
         try:
-            run_id = conn.execute("select private.run_job(%s)", (name,)).fetchone()[0]
+            run_id = conn.execute("select private.run_job(%s, %s)", (name, shop_id)).fetchone()[0]
         except psycopg.Error as exc:
             _fail(str(exc).strip())
         status, result, error = conn.execute(

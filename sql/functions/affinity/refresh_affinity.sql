@@ -1,0 +1,213 @@
+-- refresh_affinity: brings a shop's product affinity up to date. Job: refresh_affinity (nightly,
+-- per shop); also `opsdata jobs run refresh_affinity --shop DOMAIN`.
+--
+-- Incremental (the normal case): only the days whose orders changed (private.affinity_dirty_days,
+-- fed by triggers) are recounted from the landing tables; each window then adds the days that
+-- entered it, subtracts the days that left it, and applies (new - old) for recounted days inside
+-- it, as one delta merged into private.affinity_pair_totals. Cost follows the changed days, not
+-- the history. Full (first run, p_full, timezone changed, as-of date moved back): every day of
+-- the longest window is recounted and every window's totals rebuilt.
+-- Either way one transaction: readers see the previous result until it commits.
+-- Records the run in public.sync_runs (source 'affinity'). Errors: OD002 unknown shop, OD003 bad argument.
+create or replace function private.refresh_affinity(
+  p_shop_id uuid,
+  p_window_days integer default null,  -- add or update this window (default: the shop's windows, else 365)
+  p_min_count integer default null,    -- its minimum co-occurrence count (default 5)
+  p_as_of date default null,           -- last day in the windows (default: today in the shop's timezone)
+  p_full boolean default false
+)
+returns jsonb
+language plpgsql
+set search_path = ''
+set jit = off  -- JIT compilation costs more than it saves on these joins
+set client_min_messages = warning  -- no notices from dropping temp tables that do not exist
+as $$
+declare
+  v_started timestamptz := clock_timestamp();
+  v_tz text;
+  v_as_of date;
+  v_min_first date;
+  v_full boolean;
+  v_days integer;
+  v_changed bigint := 0;
+  v_rows bigint;
+  v_first date;
+  v_windows jsonb := '[]'::jsonb;
+  v_run_id bigint;
+  v_w private.affinity_windows;
+begin
+  select s.timezone into v_tz from public.shops s where s.id = p_shop_id;
+  if not found then
+    raise exception 'shop % not found', p_shop_id using errcode = 'OD002';
+  end if;
+  if p_window_days is not null and p_window_days not between 1 and 3660 then
+    raise exception 'window_days must be between 1 and 3660 (got %)', p_window_days using errcode = 'OD003';
+  end if;
+  if p_min_count is not null and p_min_count < 1 then
+    raise exception 'min_count must be at least 1 (got %)', p_min_count using errcode = 'OD003';
+  end if;
+  -- one refresh per shop at a time; a second waits and then finds little left to do
+  perform pg_advisory_xact_lock(hashtextextended('opsdata.refresh_affinity:' || p_shop_id::text, 0));
+
+  v_as_of := coalesce(p_as_of, (now() at time zone v_tz)::date);
+
+  -- ---- the windows to maintain --------------------------------------------------------
+  if p_window_days is not null then
+    insert into private.affinity_windows as w (shop_id, window_days, min_count)
+    values (p_shop_id, p_window_days, coalesce(p_min_count, 5))
+    on conflict (shop_id, window_days) do update set min_count = coalesce(p_min_count, w.min_count);
+  elsif p_min_count is not null then
+    update private.affinity_windows w set min_count = p_min_count where w.shop_id = p_shop_id;
+  end if;
+  insert into private.affinity_windows (shop_id, window_days, min_count)
+  select p_shop_id, 365, coalesce(p_min_count, 5)
+  where not exists (select 1 from private.affinity_windows w where w.shop_id = p_shop_id);
+
+  select p_full or bool_or(w.last_day is null or w.timezone is distinct from v_tz or w.last_day > v_as_of),
+         v_as_of - max(w.window_days) + 1
+  into v_full, v_min_first
+  from private.affinity_windows w where w.shop_id = p_shop_id;
+
+  -- ---- which days to recount ---------------------------------------------------------
+  -- Marks are taken before the orders are read (each statement sees newer data than the
+  -- previous one), so a change committed meanwhile is recounted now or keeps its mark.
+  -- Marks after the as-of date stay for a later refresh; marks before the windows are moot.
+  drop table if exists pg_temp.affinity_days;
+  create temp table affinity_days (day date primary key) on commit drop;
+  with taken as (
+    delete from private.affinity_dirty_days d
+    where d.shop_id = p_shop_id and d.day <= v_as_of
+    returning d.day
+  )
+  insert into pg_temp.affinity_days
+  select t.day from taken t where t.day >= v_min_first and not v_full;
+  if v_full then
+    insert into pg_temp.affinity_days select g::date from generate_series(v_min_first, v_as_of, interval '1 day') g;
+  end if;
+  select count(*) into v_days from pg_temp.affinity_days;
+
+  -- ---- recount those days (keeping what they contributed before) ----------------------
+  drop table if exists pg_temp.affinity_old_pairs;
+  create temp table affinity_old_pairs on commit drop as
+  with gone as (
+    delete from private.affinity_day_pairs p
+    using pg_temp.affinity_days d
+    where p.shop_id = p_shop_id and p.day = d.day
+    returning p.day, p.product_id, p.other_product_id, p.n_orders
+  )
+  select * from gone;
+  delete from private.affinity_day_orders o using pg_temp.affinity_days d
+  where o.shop_id = p_shop_id and o.day = d.day;
+
+  drop table if exists pg_temp.affinity_items;
+  if v_full then
+    create temp table affinity_items on commit drop as
+    select b.order_id, b.day, b.product_id
+    from private.affinity_basket_items(p_shop_id, v_min_first, v_as_of) b;
+  else
+    create temp table affinity_items on commit drop as
+    select b.order_id, b.day, b.product_id
+    from pg_temp.affinity_days d
+    cross join lateral private.affinity_basket_items(p_shop_id, d.day, d.day) b;
+  end if;
+  analyze pg_temp.affinity_items;
+
+  insert into private.affinity_day_orders (shop_id, day, n_orders)
+  select p_shop_id, i.day, count(distinct i.order_id) from pg_temp.affinity_items i group by i.day;
+
+  -- pairs within each basket; a product paired with itself is the diagonal (its order count)
+  insert into private.affinity_day_pairs (shop_id, day, product_id, other_product_id, n_orders)
+  select p_shop_id, a.day, a.product_id, c.product_id, count(*)
+  from pg_temp.affinity_items a
+  join pg_temp.affinity_items c on c.order_id = a.order_id and c.product_id >= a.product_id
+  group by a.day, a.product_id, c.product_id;
+
+  -- ---- move every window ------------------------------------------------------------
+  for v_w in select * from private.affinity_windows x where x.shop_id = p_shop_id order by x.window_days loop
+    v_first := v_as_of - v_w.window_days + 1;
+    if v_full then
+      delete from private.affinity_pair_totals t where t.shop_id = p_shop_id and t.window_days = v_w.window_days;
+      insert into private.affinity_pair_totals (shop_id, window_days, product_id, other_product_id, n_together)
+      select p_shop_id, v_w.window_days, p.product_id, p.other_product_id, sum(p.n_orders)
+      from private.affinity_day_pairs p
+      where p.shop_id = p_shop_id and p.day between v_first and v_as_of
+      group by p.product_id, p.other_product_id;
+      get diagnostics v_rows = row_count;
+    else
+      merge into private.affinity_pair_totals t
+      using (
+        select x.product_id, x.other_product_id, sum(x.n)::integer as n
+        from (
+          -- days now in the window that are new to it or were recounted: what they hold now
+          select p.product_id, p.other_product_id, p.n_orders as n
+          from private.affinity_day_pairs p
+          where p.shop_id = p_shop_id and p.day between v_first and v_as_of
+            and (p.day not between v_w.first_day and v_w.last_day
+                 or exists (select 1 from pg_temp.affinity_days d where d.day = p.day))
+          union all
+          -- unchanged days that left the window: what they added
+          select p.product_id, p.other_product_id, -p.n_orders
+          from private.affinity_day_pairs p
+          where p.shop_id = p_shop_id and p.day between v_w.first_day and v_w.last_day
+            and p.day not between v_first and v_as_of
+            and not exists (select 1 from pg_temp.affinity_days d where d.day = p.day)
+          union all
+          -- recounted days that were in the window: what they added before
+          select o.product_id, o.other_product_id, -o.n_orders
+          from pg_temp.affinity_old_pairs o
+          where o.day between v_w.first_day and v_w.last_day
+        ) x
+        group by x.product_id, x.other_product_id
+        having sum(x.n) <> 0
+      ) d
+      on t.shop_id = p_shop_id and t.window_days = v_w.window_days
+         and t.product_id = d.product_id and t.other_product_id = d.other_product_id
+      when matched and t.n_together + d.n = 0 then delete
+      when matched then update set n_together = t.n_together + d.n
+      when not matched then
+        insert (shop_id, window_days, product_id, other_product_id, n_together)
+        values (p_shop_id, v_w.window_days, d.product_id, d.other_product_id, d.n);
+      get diagnostics v_rows = row_count;
+    end if;
+    v_changed := v_changed + v_rows;
+
+    update private.affinity_windows x
+    set first_day = v_first,
+        last_day = v_as_of,
+        timezone = v_tz,
+        n_orders = (select coalesce(sum(o.n_orders), 0) from private.affinity_day_orders o
+                    where o.shop_id = p_shop_id and o.day between v_first and v_as_of),
+        refreshed_at = now(),
+        refresh_mode = case when v_full then 'full' else 'incremental' end
+    where x.shop_id = p_shop_id and x.window_days = v_w.window_days
+    returning * into v_w;
+    v_windows := v_windows || jsonb_build_object(
+      'window_days', v_w.window_days, 'min_count', v_w.min_count,
+      'first_day', v_w.first_day, 'last_day', v_w.last_day, 'n_orders', v_w.n_orders);
+  end loop;
+
+  -- days no window reaches any more
+  delete from private.affinity_day_pairs p where p.shop_id = p_shop_id and p.day < v_min_first;
+  delete from private.affinity_day_orders o where o.shop_id = p_shop_id and o.day < v_min_first;
+  drop table pg_temp.affinity_days, pg_temp.affinity_old_pairs, pg_temp.affinity_items;
+
+  insert into public.sync_runs (shop_id, source, started_at, finished_at, status, rows_loaded, max_data_at, details)
+  values (
+    p_shop_id, 'affinity', v_started, clock_timestamp(), 'succeeded', v_changed,
+    (select max(o.created_at) from public.shopify_orders o
+     where o.shop_id = p_shop_id and o.created_at < ((v_as_of + 1)::timestamp at time zone v_tz)),
+    jsonb_build_object('mode', case when v_full then 'full' else 'incremental' end,
+                       'as_of', v_as_of, 'days_recounted', v_days, 'windows', v_windows)
+  )
+  returning id into v_run_id;
+
+  return jsonb_build_object(
+    'shop_id', p_shop_id, 'mode', case when v_full then 'full' else 'incremental' end,
+    'as_of', v_as_of, 'days_recounted', v_days, 'totals_changed', v_changed,
+    'windows', v_windows, 'sync_run_id', v_run_id);
+end
+$$;
+comment on function private.refresh_affinity(uuid, integer, integer, date, boolean) is
+  'Brings product affinity of a shop up to date (incremental unless p_full or first run); records a sync_runs row; returns a summary.';
+revoke execute on function private.refresh_affinity(uuid, integer, integer, date, boolean) from public, anon, authenticated;
+grant execute on function private.refresh_affinity(uuid, integer, integer, date, boolean) to service_role;
