@@ -220,14 +220,6 @@ def db_test(paths: tuple[Path, ...]) -> None:
 
 
 # ----- opsdata jobs -------------------------------------------------------------------
-def _shop_id(conn, domain: str):
-    """The id of the shop with this domain; a clear error when there is none."""
-    row = conn.execute("select id from public.shops where domain = %s", (domain.strip().lower(),)).fetchone()
-    if row is None:
-        _fail(f"no shop with domain {domain!r} (see public.shops)")
-    return row[0]
-
-
 @main.group()
 def jobs() -> None:
     """Scheduled jobs (pg_cron): list them or run one now."""
@@ -266,11 +258,13 @@ def jobs_run(name: str, shop_domain: str | None) -> None:
     """Run one job now, as pg_cron would."""
     import psycopg
 
+    from opsdata.core.shops import UnknownShopError, shop_id_for_domain
+
     with connect(_ensure_database()) as conn:
-        shop_id = _shop_id(conn, shop_domain) if shop_domain else None
         try:
+            shop_id = shop_id_for_domain(conn, shop_domain) if shop_domain else None
             run_id = conn.execute("select private.run_job(%s, %s)", (name, shop_id)).fetchone()[0]
-        except psycopg.Error as exc:
+        except (UnknownShopError, psycopg.Error) as exc:
             _fail(str(exc).strip())
         status, result, error = conn.execute(
             "select status, result, error from private.job_runs where id = %s", (run_id,)
@@ -278,6 +272,12 @@ def jobs_run(name: str, shop_domain: str | None) -> None:
     if status != "succeeded":
         _fail(f"job {name} failed: {error}")
     click.echo(f"job {name} succeeded: {result}")
+
+
+# ----- opsdata baselines (functions/opsdata/analytics/commands.py) ----------------------
+from opsdata.analytics.commands import baselines  # noqa: E402 - registered after main exists
+
+main.add_command(baselines)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -46,8 +46,7 @@ def _recomputed(
     conn: psycopg.Connection, shop: uuid.UUID, window_days: int, min_count: int, as_of: date
 ) -> list[tuple]:
     return conn.execute(
-        f"select {RULE_COLUMNS} from private.affinity_rules_full(%s, %s, %s, %s)"
-        " order by product_id, other_product_id",
+        f"select {RULE_COLUMNS} from private.affinity_rules_full(%s, %s, %s, %s) order by product_id, other_product_id",
         (shop, window_days, min_count, as_of),
     ).fetchall()
 
@@ -275,9 +274,7 @@ def served_shop(db: psycopg.Connection) -> dict:
     add_products(db, shop, [1, 2, 3, 6, 7])
     add_products(db, shop, [4], is_gift_card=True)
     add_products(db, shop, [5], inventory=0)
-    orders = (
-        [[1, 2]] * 8 + [[1, 3]] * 4 + [[1, 4]] * 6 + [[1, 5]] * 6 + [[2, 3]] * 3 + [[3, 6]] * 5 + [[7]] * 40
-    )
+    orders = [[1, 2]] * 8 + [[1, 3]] * 4 + [[1, 4]] * 6 + [[1, 5]] * 6 + [[2, 3]] * 3 + [[3, 6]] * 5 + [[7]] * 40
     add_orders(db, shop, [(i + 1, _at(AS_OF), basket) for i, basket in enumerate(orders)])
     _refresh(db, shop, min_count=3)
     people = {"shop": shop, "member": make_user(db), "stranger": make_user(db)}
@@ -289,7 +286,9 @@ def _call(conn: psycopg.Connection, sql: str, params: dict) -> list[tuple]:
     return conn.execute(sql, params).fetchall()
 
 
-def test_frequently_bought_with_serves_eligible_products_strongest_first(db: psycopg.Connection, served_shop: dict) -> None:
+def test_frequently_bought_with_serves_eligible_products_strongest_first(
+    db: psycopg.Connection, served_shop: dict
+) -> None:
     with acting_as(db, "authenticated", served_shop["member"]):
         rows = _call(
             db,
@@ -326,8 +325,9 @@ def test_serving_functions_refuse_non_members_with_42501(db: psycopg.Connection,
         "select * from public.recommend_for_cart(p_shop_id => %(s)s, p_product_ids => '{1}')",
         "select * from public.list_product_affinity(p_shop_id => %(s)s)",
     ]
+    stranger = served_shop["stranger"]
     for sql in calls:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege), acting_as(db, "authenticated", served_shop["stranger"]):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), acting_as(db, "authenticated", stranger):
             _call(db, sql, {"s": served_shop["shop"]})
         with pytest.raises(psycopg.errors.InsufficientPrivilege), acting_as(db, "anon"):
             _call(db, sql, {"s": served_shop["shop"]})
@@ -337,8 +337,7 @@ def test_list_product_affinity_pages_through_every_rule_once(db: psycopg.Connect
     with acting_as(db, "authenticated", served_shop["member"]):
         everything = _call(
             db,
-            "select product_id, other_product_id from public.product_affinity where shop_id = %(s)s"
-            " order by 1, 2",
+            "select product_id, other_product_id from public.product_affinity where shop_id = %(s)s order by 1, 2",
             {"s": served_shop["shop"]},
         )
         pages, after = [], (None, None)

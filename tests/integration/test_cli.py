@@ -150,8 +150,8 @@ def test_a_per_shop_job_failing_for_one_shop_keeps_the_others(runner: CliRunner,
         conn.execute("insert into public.shops (domain, name) values ('two.myshopify.com', 'x')")
         conn.execute(
             "insert into private.jobs (name, schedule, command, description) values ('picky', '* * * * *',"
-            " $$jsonb_build_object('x', 1 / (position('two' in (select domain from public.shops where id = $1)) - 1))$$,"
-            " 'test')"
+            " $$jsonb_build_object('x', 1 / (position('two' in (select domain from public.shops where id = $1)) - 1))$$"
+            ", 'test')"
         )
     result = runner.invoke(cli.main, ["jobs", "run", "picky"])
     assert result.exit_code == 1

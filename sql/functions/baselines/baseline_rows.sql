@@ -1,0 +1,154 @@
+-- baseline_rows: the baselines of a shop, computed from the landing tables; one row per page
+-- ('*' = the whole site) and metric. The one definition of a baseline: the nightly job stores
+-- its rows (refresh_baselines) and public.baseline_for returns them for any window.
+--
+-- Windows: each source ends at its last complete day on or before p_as_of, never at now():
+-- Search Console at its newest final date (is_final), GA4 two days before today (its processing
+-- takes 24-48 h) or its newest loaded day if older. A window starts p_days - 1 days earlier, or
+-- at the source's first day of data for the shop if later (days before that are unknown, not zero).
+-- Missing days are zeros: both sources omit pages with no impressions or sessions that day.
+-- Counts and revenue: daily values over every day of the window; window_value is the total.
+-- Ratios (ctr, position, conversion_rate, revenue_per_session, aov): daily values on days whose
+-- denominator is above zero; window_value is the ratio of the window's sums (clicks ÷ impressions,
+-- impression-weighted position, ...), not a mean of daily ratios. dow_profile: per ISO weekday,
+-- the ratio of sums (ratios) or the mean per day (counts).
+-- No SET clause, so the planner can inline it into its callers; names are qualified.
+create or replace function private.baseline_rows(
+  p_shop_id uuid,
+  p_page text default null,     -- NULL: every page and the site; '*': the site; else one page path
+  p_metric text default null,   -- NULL: every metric
+  p_as_of date default null,    -- the windows end on or before this day
+  p_days integer default 90
+)
+returns setof public.baseline_metrics
+language sql
+stable
+as $$
+  with shop as (
+    select (now() at time zone s.timezone)::date as today from public.shops s where s.id = p_shop_id
+  ),
+  -- ---- each source's window -------------------------------------------------------------
+  gsc_end as (
+    select max(g.date) as last_day
+    from public.gsc_page_daily g
+    where g.shop_id = p_shop_id and g.is_final and g.date <= coalesce(p_as_of, 'infinity'::date)
+  ),
+  ga_end as (
+    select max(g.date) as last_day
+    from public.ga_page_daily g, shop
+    where g.shop_id = p_shop_id and g.date <= least(coalesce(p_as_of, 'infinity'::date), shop.today - 2)
+  ),
+  windows as (
+    select 'gsc'::text as source, e.last_day,
+           greatest(e.last_day - p_days + 1,
+                    (select min(g.date) from public.gsc_page_daily g where g.shop_id = p_shop_id)) as first_day
+    from gsc_end e where e.last_day is not null
+    union all
+    select 'ga', e.last_day,
+           greatest(e.last_day - p_days + 1,
+                    (select min(g.date) from public.ga_page_daily g where g.shop_id = p_shop_id))
+    from ga_end e where e.last_day is not null
+  ),
+  -- ---- one row per page path and day with data ------------------------------------------
+  gsc_days as (
+    select private.page_path(g.page) as page, g.date,
+           sum(g.clicks)::float8 as clicks,
+           sum(g.impressions)::float8 as impressions,
+           sum(g.position * g.impressions)::float8 as position_weighted
+    from public.gsc_page_daily g
+    join windows w on w.source = 'gsc' and g.date between w.first_day and w.last_day
+    where g.shop_id = p_shop_id
+      and (p_page is null or p_page = '*' or private.page_path(g.page) = p_page)
+    group by 1, 2
+  ),
+  ga_days as (
+    select private.page_path(g.page) as page, g.date,
+           sum(g.sessions)::float8 as sessions,
+           sum(g.transactions)::float8 as transactions,
+           sum(g.purchase_revenue)::float8 as revenue
+    from public.ga_page_daily g
+    join windows w on w.source = 'ga' and g.date between w.first_day and w.last_day
+    where g.shop_id = p_shop_id
+      and (p_page is null or p_page = '*' or private.page_path(g.page) = p_page)
+    group by 1, 2
+  ),
+  -- ---- pages and the site ('*': all pages together) ------------------------------------
+  gsc_series as (
+    select d.page, d.date, d.clicks, d.impressions, d.position_weighted
+    from gsc_days d where p_page is null or p_page <> '*'
+    union all
+    select '*', d.date, sum(d.clicks), sum(d.impressions), sum(d.position_weighted)
+    from gsc_days d where p_page is null or p_page = '*'
+    group by d.date
+  ),
+  ga_series as (
+    select d.page, d.date, d.sessions, d.transactions, d.revenue
+    from ga_days d where p_page is null or p_page <> '*'
+    union all
+    select '*', d.date, sum(d.sessions), sum(d.transactions), sum(d.revenue)
+    from ga_days d where p_page is null or p_page = '*'
+    group by d.date
+  ),
+  -- ---- every page on every day of its source's window (missing days are zeros) ----------
+  grid as (
+    select w.source, p.page, day::date as date
+    from windows w
+    join (select distinct 'gsc' as source, s.page from gsc_series s
+          union all
+          select distinct 'ga', s.page from ga_series s) p on p.source = w.source
+    cross join generate_series(w.first_day, w.last_day, interval '1 day') day
+  ),
+  -- ---- one row per page, metric and day: numerator and denominator ----------------------
+  daily as (
+    select g.source, g.page, g.date, m.metric, m.is_ratio, m.num, m.den,
+           case when m.den > 0 then m.num / m.den end as value
+    from grid g
+    left join gsc_series s on g.source = 'gsc' and s.page = g.page and s.date = g.date
+    left join ga_series a on g.source = 'ga' and a.page = g.page and a.date = g.date
+    cross join lateral (
+      values
+        ('clicks', false, coalesce(s.clicks, 0), 1::float8),
+        ('impressions', false, coalesce(s.impressions, 0), 1),
+        ('ctr', true, coalesce(s.clicks, 0), coalesce(s.impressions, 0)),
+        ('position', true, coalesce(s.position_weighted, 0), coalesce(s.impressions, 0)),
+        ('sessions', false, coalesce(a.sessions, 0), 1),
+        ('revenue', false, coalesce(a.revenue, 0), 1),
+        ('conversion_rate', true, coalesce(a.transactions, 0), coalesce(a.sessions, 0)),
+        ('revenue_per_session', true, coalesce(a.revenue, 0), coalesce(a.sessions, 0)),
+        ('aov', true, coalesce(a.revenue, 0), coalesce(a.transactions, 0))
+    ) as m (metric, is_ratio, num, den)
+    where (m.metric in ('clicks', 'impressions', 'ctr', 'position')) = (g.source = 'gsc')
+      and (p_metric is null or m.metric = p_metric)
+  ),
+  -- ---- one row per page and metric ------------------------------------------------------
+  stats as (
+    select d.source, d.page, d.metric,
+           min(d.date) as window_start,
+           max(d.date) as window_end,
+           count(*)::integer as days_in_window,
+           count(d.value)::integer as days_observed,
+           case when bool_and(d.is_ratio) then sum(d.num) / nullif(sum(d.den), 0) else sum(d.num) end as window_value,
+           avg(d.value) as mean,
+           stddev_samp(d.value) as stddev,
+           percentile_cont(array[0.25, 0.5, 0.75]::float8[]) within group (order by d.value) as quartiles,
+           array[
+             sum(d.num) filter (where extract(isodow from d.date) = 1) / nullif(sum(d.den) filter (where extract(isodow from d.date) = 1), 0),
+             sum(d.num) filter (where extract(isodow from d.date) = 2) / nullif(sum(d.den) filter (where extract(isodow from d.date) = 2), 0),
+             sum(d.num) filter (where extract(isodow from d.date) = 3) / nullif(sum(d.den) filter (where extract(isodow from d.date) = 3), 0),
+             sum(d.num) filter (where extract(isodow from d.date) = 4) / nullif(sum(d.den) filter (where extract(isodow from d.date) = 4), 0),
+             sum(d.num) filter (where extract(isodow from d.date) = 5) / nullif(sum(d.den) filter (where extract(isodow from d.date) = 5), 0),
+             sum(d.num) filter (where extract(isodow from d.date) = 6) / nullif(sum(d.den) filter (where extract(isodow from d.date) = 6), 0),
+             sum(d.num) filter (where extract(isodow from d.date) = 7) / nullif(sum(d.den) filter (where extract(isodow from d.date) = 7), 0)
+           ] as dow_profile
+    from daily d
+    group by d.source, d.page, d.metric
+  )
+  select p_shop_id, s.page, s.metric, s.source, s.window_start, s.window_end, s.days_in_window,
+         s.days_observed, s.window_value, s.mean, s.stddev, s.quartiles[2], s.quartiles[1], s.quartiles[3],
+         s.dow_profile, now()
+  from stats s
+$$;
+comment on function private.baseline_rows(uuid, text, text, date, integer) is
+  'Baselines of a shop per page (''*'' = site) and metric for the p_days window ending at each source''s last complete day on or before p_as_of.';
+revoke execute on function private.baseline_rows(uuid, text, text, date, integer) from public, anon;
+grant execute on function private.baseline_rows(uuid, text, text, date, integer) to authenticated, service_role;
