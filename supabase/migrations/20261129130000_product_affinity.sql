@@ -4,8 +4,18 @@
 -- Functions: sql/functions/affinity/.
 
 -- ===== tables =======================================================================
--- Per-day counts: what each shop-local day of qualifying orders contributes. A refresh
--- recomputes only the days whose orders changed (affinity_dirty_days) and moves the window.
+-- Per-order baskets and per-day counts: a refresh applies (new basket - old basket) of every
+-- changed order (private.affinity_dirty_orders) to the days and windows, and moves each window
+-- by the days that entered or left it.
+
+-- one row per shop and qualifying order in reach of a window: its de-duplicated basket as counted
+create table private.affinity_baskets (
+  shop_id uuid not null references public.shops (id) on delete cascade,
+  order_id bigint not null,
+  day date not null,                -- shop-local day of created_at
+  product_ids bigint[] not null,    -- distinct, ascending
+  primary key (shop_id, order_id)
+);
 
 -- one row per shop and day: qualifying orders that day (single-item orders included)
 create table private.affinity_day_orders (
@@ -28,13 +38,13 @@ create table private.affinity_day_pairs (
   check (product_id <= other_product_id)
 );
 
--- one row per shop and shop-local day whose orders or lines changed since the last refresh
--- (fed by triggers on the landing tables)
-create table private.affinity_dirty_days (
+-- one row per shop and order whose row or lines changed since the last refresh (fed by triggers
+-- on the landing tables)
+create table private.affinity_dirty_orders (
   shop_id uuid not null references public.shops (id) on delete cascade,
-  day date not null,
+  order_id bigint not null,
   marked_at timestamptz not null default now(),
-  primary key (shop_id, day)
+  primary key (shop_id, order_id)
 );
 
 -- one row per shop and window: its settings and the state of its running totals
@@ -70,18 +80,20 @@ create table private.affinity_pair_totals (
 );
 
 -- ===== indexes ======================================================================
+-- baskets leave by day
+create index affinity_baskets_day_idx on private.affinity_baskets (shop_id, day);
 -- the reverse direction of a pair (rules C -> A are read by C)
 create index affinity_pair_totals_other_idx
   on private.affinity_pair_totals (shop_id, window_days, other_product_id, product_id)
   where product_id < other_product_id;
--- refunds and cancellations find an order's lines by order; new days find orders by time
--- (shopify_orders_created_at_idx, shopify_order_lines_order_id_idx already exist)
+-- changed orders find their lines by order (shopify_order_lines_order_id_idx already exists)
 
 -- ===== change capture ================================================================
 -- Loaders upsert and rewrite only changed rows, so every insert, update or delete of an order or
--- a line marks the shop-local day of the order (before and after the change) as dirty.
--- Statement-level triggers with transition tables: one insert per statement, not per row.
-create function private.affinity_mark_order_days()
+-- a line marks its order for the next refresh. Statement-level triggers with transition tables:
+-- one insert per statement, not per row. Rows changed while their shop is deleted (cascades,
+-- products set to NULL) mark nothing.
+create function private.affinity_mark_orders()
 returns trigger
 language plpgsql
 security definer
@@ -89,24 +101,24 @@ set search_path = ''
 as $$
 begin
   if tg_op in ('INSERT', 'UPDATE') then
-    insert into private.affinity_dirty_days (shop_id, day)
-    select distinct n.shop_id, (n.created_at at time zone s.timezone)::date
-    from changed_new n join public.shops s on s.id = n.shop_id
-    on conflict (shop_id, day) do nothing;
+    insert into private.affinity_dirty_orders (shop_id, order_id)
+    select distinct n.shop_id, n.id from changed_new n
+    where exists (select 1 from public.shops s where s.id = n.shop_id)
+    on conflict (shop_id, order_id) do nothing;
   end if;
   if tg_op in ('UPDATE', 'DELETE') then
-    insert into private.affinity_dirty_days (shop_id, day)
-    select distinct o.shop_id, (o.created_at at time zone s.timezone)::date
-    from changed_old o join public.shops s on s.id = o.shop_id
-    on conflict (shop_id, day) do nothing;
+    insert into private.affinity_dirty_orders (shop_id, order_id)
+    select distinct o.shop_id, o.id from changed_old o
+    where exists (select 1 from public.shops s where s.id = o.shop_id)
+    on conflict (shop_id, order_id) do nothing;
   end if;
   return null;
 end
 $$;
-comment on function private.affinity_mark_order_days() is
-  'Trigger on shopify_orders: marks the shop-local days of inserted, updated and deleted orders for the affinity refresh.';
+comment on function private.affinity_mark_orders() is
+  'Trigger on shopify_orders: marks inserted, updated and deleted orders for the affinity refresh.';
 
-create function private.affinity_mark_line_days()
+create function private.affinity_mark_line_orders()
 returns trigger
 language plpgsql
 security definer
@@ -114,27 +126,22 @@ set search_path = ''
 as $$
 begin
   if tg_op in ('INSERT', 'UPDATE') then
-    insert into private.affinity_dirty_days (shop_id, day)
-    select distinct o.shop_id, (o.created_at at time zone s.timezone)::date
-    from (select distinct shop_id, order_id from changed_new) n
-    join public.shopify_orders o on o.shop_id = n.shop_id and o.id = n.order_id
-    join public.shops s on s.id = o.shop_id
-    on conflict (shop_id, day) do nothing;
+    insert into private.affinity_dirty_orders (shop_id, order_id)
+    select distinct n.shop_id, n.order_id from changed_new n
+    where exists (select 1 from public.shops s where s.id = n.shop_id)
+    on conflict (shop_id, order_id) do nothing;
   end if;
   if tg_op in ('UPDATE', 'DELETE') then
-    -- lines deleted with their order find no order here: the order's own trigger marks the day
-    insert into private.affinity_dirty_days (shop_id, day)
-    select distinct o.shop_id, (o.created_at at time zone s.timezone)::date
-    from (select distinct shop_id, order_id from changed_old) c
-    join public.shopify_orders o on o.shop_id = c.shop_id and o.id = c.order_id
-    join public.shops s on s.id = o.shop_id
-    on conflict (shop_id, day) do nothing;
+    insert into private.affinity_dirty_orders (shop_id, order_id)
+    select distinct o.shop_id, o.order_id from changed_old o
+    where exists (select 1 from public.shops s where s.id = o.shop_id)
+    on conflict (shop_id, order_id) do nothing;
   end if;
   return null;
 end
 $$;
-comment on function private.affinity_mark_line_days() is
-  'Trigger on shopify_order_lines: marks the shop-local days of orders whose lines changed.';
+comment on function private.affinity_mark_line_orders() is
+  'Trigger on shopify_order_lines: marks the orders whose lines changed for the affinity refresh.';
 
 -- TRUNCATE has no transition table: forget every window's state, so the next refresh is full.
 create function private.affinity_forget_state()
@@ -151,33 +158,34 @@ $$;
 comment on function private.affinity_forget_state() is
   'Trigger on TRUNCATE of the order tables: the next affinity refresh of every shop recomputes in full.';
 
-revoke execute on function private.affinity_mark_order_days(), private.affinity_mark_line_days(),
+revoke execute on function private.affinity_mark_orders(), private.affinity_mark_line_orders(),
   private.affinity_forget_state() from public, anon, authenticated;
 
 create trigger affinity_mark_inserted after insert on public.shopify_orders
-  referencing new table as changed_new for each statement execute function private.affinity_mark_order_days();
+  referencing new table as changed_new for each statement execute function private.affinity_mark_orders();
 create trigger affinity_mark_updated after update on public.shopify_orders
   referencing old table as changed_old new table as changed_new
-  for each statement execute function private.affinity_mark_order_days();
+  for each statement execute function private.affinity_mark_orders();
 create trigger affinity_mark_deleted after delete on public.shopify_orders
-  referencing old table as changed_old for each statement execute function private.affinity_mark_order_days();
+  referencing old table as changed_old for each statement execute function private.affinity_mark_orders();
 create trigger affinity_forget_state after truncate on public.shopify_orders
   for each statement execute function private.affinity_forget_state();
 
 create trigger affinity_mark_inserted after insert on public.shopify_order_lines
-  referencing new table as changed_new for each statement execute function private.affinity_mark_line_days();
+  referencing new table as changed_new for each statement execute function private.affinity_mark_line_orders();
 create trigger affinity_mark_updated after update on public.shopify_order_lines
   referencing old table as changed_old new table as changed_new
-  for each statement execute function private.affinity_mark_line_days();
+  for each statement execute function private.affinity_mark_line_orders();
 create trigger affinity_mark_deleted after delete on public.shopify_order_lines
-  referencing old table as changed_old for each statement execute function private.affinity_mark_line_days();
+  referencing old table as changed_old for each statement execute function private.affinity_mark_line_orders();
 create trigger affinity_forget_state after truncate on public.shopify_order_lines
   for each statement execute function private.affinity_forget_state();
 
 -- ===== row level security ===========================================================
+alter table private.affinity_baskets enable row level security;
 alter table private.affinity_day_orders enable row level security;
 alter table private.affinity_day_pairs enable row level security;
-alter table private.affinity_dirty_days enable row level security;
+alter table private.affinity_dirty_orders enable row level security;
 alter table private.affinity_windows enable row level security;
 alter table private.affinity_pair_totals enable row level security;
 
@@ -188,13 +196,13 @@ create policy members_read on private.affinity_pair_totals
   for select to authenticated using (shop_id in (select private.my_shop_ids()));
 
 -- ===== grants =======================================================================
-revoke all on private.affinity_day_orders, private.affinity_day_pairs,
-  private.affinity_dirty_days, private.affinity_windows, private.affinity_pair_totals
+revoke all on private.affinity_baskets, private.affinity_day_orders, private.affinity_day_pairs,
+  private.affinity_dirty_orders, private.affinity_windows, private.affinity_pair_totals
   from public, anon, authenticated;
 grant select on private.affinity_windows, private.affinity_pair_totals
   to authenticated;
-grant select, insert, update, delete on private.affinity_day_orders, private.affinity_day_pairs,
-  private.affinity_dirty_days, private.affinity_windows, private.affinity_pair_totals
+grant select, insert, update, delete on private.affinity_baskets, private.affinity_day_orders,
+  private.affinity_day_pairs, private.affinity_dirty_orders, private.affinity_windows, private.affinity_pair_totals
   to service_role;
 
 -- ===== metrics ======================================================================
@@ -300,5 +308,5 @@ drop function if exists private.run_job(text);
 -- ===== schedules ====================================================================
 select private.schedule_job(
   'refresh_affinity', '40 2 * * *', 'private.refresh_affinity(p_shop_id => $1)',
-  'Product affinity: adds new and changed days of orders to every window, drops days that left it.'
+  'Product affinity: applies new and changed orders to every window, drops the days that left it.'
 );

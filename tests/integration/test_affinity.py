@@ -220,19 +220,19 @@ def test_incremental_refresh_equals_a_full_recompute_after_random_changes(db: ps
     assert _served(db, shop.id, 30) == before
 
 
-def test_a_refresh_touches_only_the_days_that_changed(db: psycopg.Connection) -> None:
+def test_a_refresh_touches_only_the_orders_that_changed(db: psycopg.Connection) -> None:
     shop = _Shop(db, random.Random(5))
     for offset in range(30):
         shop.new_orders(AS_OF - timedelta(days=offset), 5)
     _refresh(db, shop.id)
     nothing = _refresh(db, shop.id)
-    assert nothing["days_recounted"] == 0 and nothing["totals_changed"] == 0
+    assert nothing["orders_changed"] == 0 and nothing["totals_changed"] == 0
 
     refund_line(db, shop.id, shop.lines[1][0])
     shop.new_orders(AS_OF + timedelta(days=1), 3)
     summary = _refresh(db, shop.id, AS_OF + timedelta(days=1))
     assert summary["mode"] == "incremental"
-    assert summary["days_recounted"] == 2, "the new day and the refunded order's day"
+    assert summary["orders_changed"] == 4, "the refunded order and the three new ones"
 
 
 def test_refresh_records_a_sync_run(db: psycopg.Connection) -> None:
@@ -395,3 +395,17 @@ def test_readers_see_the_previous_result_until_a_refresh_commits(fresh_database_
             assert writer.execute(count, (shop,)).fetchone() == (4,)
             assert reader.execute(count, (shop,)).fetchone() == (2,), "the refresh is not visible before commit"
         assert reader.execute(count, (shop,)).fetchone() == (4,)
+
+
+def test_a_shop_with_orders_and_affinity_can_be_deleted(db: psycopg.Connection) -> None:
+    shop = _Shop(db, random.Random(8))
+    shop.new_orders(AS_OF, 5)
+    _refresh(db, shop.id)
+    shop.new_orders(AS_OF, 2)  # marks pending when the shop goes
+    db.execute("delete from public.shops where id = %s", (shop.id,))
+    left = db.execute(
+        "select (select count(*) from private.affinity_dirty_orders where shop_id = %(s)s)"
+        " + (select count(*) from private.affinity_baskets where shop_id = %(s)s)",
+        {"s": shop.id},
+    ).fetchone()
+    assert left == (0,)

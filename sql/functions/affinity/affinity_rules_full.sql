@@ -1,7 +1,7 @@
 -- affinity_rules_full: the rule set computed from scratch in one statement, straight from the
 -- landing tables: one row per product and other product whose co-occurrence count reaches
 -- p_min_count in the p_window_days days ending p_as_of (shop-local). Same baskets
--- (affinity_basket_items) and metrics (affinity_metrics) as the stored path; it is the reference
+-- (affinity_baskets_of) and metrics (affinity_metrics) as the stored path; it is the reference
 -- the incremental refresh is tested against, and what the benchmark times as "full recompute".
 create or replace function private.affinity_rules_full(
   p_shop_id uuid,
@@ -33,23 +33,27 @@ as $$
     select coalesce(p_as_of, (now() at time zone s.timezone)::date) as as_of
     from public.shops s where s.id = p_shop_id
   ),
-  items as materialized (
-    select b.order_id, b.product_id
+  baskets as materialized (
+    select b.product_ids
     from window_end e
-    cross join lateral private.affinity_basket_items(p_shop_id, e.as_of - p_window_days + 1, e.as_of) b
+    cross join lateral private.affinity_baskets_of(p_shop_id, e.as_of - p_window_days + 1, e.as_of) b
   ),
   orders as (
-    select count(distinct i.order_id) as n from items i
+    select count(*) as n from baskets
+  ),
+  counts as materialized (
+    select p.product_id, p.other_product_id, count(*) as n
+    from baskets b
+    cross join lateral private.affinity_basket_pairs(b.product_ids) p
+    group by p.product_id, p.other_product_id
   ),
   item_counts as (
-    select i.product_id, count(*) as n from items i group by i.product_id
+    select c.product_id, c.n from counts c where c.product_id = c.other_product_id
   ),
   pairs as (
-    select a.product_id, c.product_id as other_product_id, count(*) as n
-    from items a
-    join items c on c.order_id = a.order_id and c.product_id > a.product_id
-    group by a.product_id, c.product_id
-    having count(*) >= p_min_count
+    select c.product_id, c.other_product_id, c.n
+    from counts c
+    where c.product_id < c.other_product_id and c.n >= p_min_count
   ),
   directed as (
     select p.product_id, p.other_product_id, p.n from pairs p

@@ -1,12 +1,12 @@
 -- refresh_affinity: brings a shop's product affinity up to date. Job: refresh_affinity (nightly,
 -- per shop); also `opsdata jobs run refresh_affinity --shop DOMAIN`.
 --
--- Incremental (the normal case): only the days whose orders changed (private.affinity_dirty_days,
--- fed by triggers) are recounted from the landing tables; each window then adds the days that
--- entered it, subtracts the days that left it, and applies (new - old) for recounted days inside
--- it, as one delta merged into private.affinity_pair_totals. Cost follows the changed days, not
--- the history. Full (first run, p_full, timezone changed, as-of date moved back): every day of
--- the longest window is recounted and every window's totals rebuilt.
+-- Incremental (the normal case): the orders marked by the triggers (private.affinity_dirty_orders)
+-- get their basket re-read; (new basket - old basket) of each is applied to the per-day counts;
+-- each window then moves: + the days that entered it, - the days that left it, + the change of
+-- the days it keeps. Cost follows the changed orders and the days crossing the window edges, not
+-- the history. Full (first run, p_full, timezone changed, as-of date moved back, more than
+-- 100,000 changed orders): every basket of the longest window is re-read and every total rebuilt.
 -- Either way one transaction: readers see the previous result until it commits.
 -- Records the run in public.sync_runs (source 'affinity'). Errors: OD002 unknown shop, OD003 bad argument.
 create or replace function private.refresh_affinity(
@@ -28,7 +28,7 @@ declare
   v_as_of date;
   v_min_first date;
   v_full boolean;
-  v_days integer;
+  v_changed_orders integer;
   v_changed bigint := 0;
   v_rows bigint;
   v_first date;
@@ -63,64 +63,95 @@ begin
   select p_shop_id, 365, coalesce(p_min_count, 5)
   where not exists (select 1 from private.affinity_windows w where w.shop_id = p_shop_id);
 
-  select p_full or bool_or(w.last_day is null or w.timezone is distinct from v_tz or w.last_day > v_as_of),
+  -- ---- the changed orders --------------------------------------------------------------
+  -- Marks are taken before the orders are read (each statement sees newer data than the
+  -- previous one), so a change committed meanwhile is read now or keeps its own mark.
+  drop table if exists pg_temp.affinity_changed;
+  create temp table affinity_changed on commit drop as
+  with taken as (
+    delete from private.affinity_dirty_orders d where d.shop_id = p_shop_id returning d.order_id
+  )
+  select t.order_id from taken t;
+  select count(*) into v_changed_orders from pg_temp.affinity_changed;
+
+  select p_full or v_changed_orders > 100000
+         or bool_or(w.last_day is null or w.timezone is distinct from v_tz or w.last_day > v_as_of),
          v_as_of - max(w.window_days) + 1
   into v_full, v_min_first
   from private.affinity_windows w where w.shop_id = p_shop_id;
 
-  -- ---- which days to recount ---------------------------------------------------------
-  -- Marks are taken before the orders are read (each statement sees newer data than the
-  -- previous one), so a change committed meanwhile is recounted now or keeps its mark.
-  -- Marks after the as-of date stay for a later refresh; marks before the windows are moot.
-  drop table if exists pg_temp.affinity_days;
-  create temp table affinity_days (day date primary key) on commit drop;
-  with taken as (
-    delete from private.affinity_dirty_days d
-    where d.shop_id = p_shop_id and d.day <= v_as_of
-    returning d.day
-  )
-  insert into pg_temp.affinity_days
-  select t.day from taken t where t.day >= v_min_first and not v_full;
   if v_full then
-    insert into pg_temp.affinity_days select g::date from generate_series(v_min_first, v_as_of, interval '1 day') g;
-  end if;
-  select count(*) into v_days from pg_temp.affinity_days;
-
-  -- ---- recount those days (keeping what they contributed before) ----------------------
-  drop table if exists pg_temp.affinity_old_pairs;
-  create temp table affinity_old_pairs on commit drop as
-  with gone as (
-    delete from private.affinity_day_pairs p
-    using pg_temp.affinity_days d
-    where p.shop_id = p_shop_id and p.day = d.day
-    returning p.day, p.product_id, p.other_product_id, p.n_orders
-  )
-  select * from gone;
-  delete from private.affinity_day_orders o using pg_temp.affinity_days d
-  where o.shop_id = p_shop_id and o.day = d.day;
-
-  drop table if exists pg_temp.affinity_items;
-  if v_full then
-    create temp table affinity_items on commit drop as
-    select b.order_id, b.day, b.product_id
-    from private.affinity_basket_items(p_shop_id, v_min_first, v_as_of) b;
+    -- ---- every basket in reach of a window (later days too: they enter windows later) ----
+    delete from private.affinity_baskets b where b.shop_id = p_shop_id;
+    delete from private.affinity_day_pairs p where p.shop_id = p_shop_id;
+    delete from private.affinity_day_orders o where o.shop_id = p_shop_id;
+    insert into private.affinity_baskets (shop_id, order_id, day, product_ids)
+    select p_shop_id, b.order_id, b.day, b.product_ids
+    from private.affinity_baskets_of(p_shop_id, v_min_first, 'infinity') b;
+    insert into private.affinity_day_orders (shop_id, day, n_orders)
+    select p_shop_id, b.day, count(*)
+    from private.affinity_baskets b where b.shop_id = p_shop_id
+    group by b.day;
+    insert into private.affinity_day_pairs (shop_id, day, product_id, other_product_id, n_orders)
+    select p_shop_id, b.day, p.product_id, p.other_product_id, count(*)
+    from private.affinity_baskets b
+    cross join lateral private.affinity_basket_pairs(b.product_ids) p
+    where b.shop_id = p_shop_id
+    group by b.day, p.product_id, p.other_product_id;
   else
-    create temp table affinity_items on commit drop as
-    select b.order_id, b.day, b.product_id
-    from pg_temp.affinity_days d
-    cross join lateral private.affinity_basket_items(p_shop_id, d.day, d.day) b;
+    -- ---- (new basket - old basket) of every changed order, per day ---------------------
+    drop table if exists pg_temp.affinity_new, pg_temp.affinity_old, pg_temp.affinity_day_delta;
+    create temp table affinity_new on commit drop as
+    select b.order_id, b.day, b.product_ids
+    from private.affinity_baskets_of(p_shop_id, v_min_first, 'infinity',
+                                     (select coalesce(array_agg(c.order_id), '{}') from pg_temp.affinity_changed c)) b;
+    create temp table affinity_old on commit drop as
+    with gone as (
+      delete from private.affinity_baskets b
+      using pg_temp.affinity_changed c
+      where b.shop_id = p_shop_id and b.order_id = c.order_id
+      returning b.order_id, b.day, b.product_ids
+    )
+    select g.order_id, g.day, g.product_ids from gone g where g.day >= v_min_first;
+    insert into private.affinity_baskets (shop_id, order_id, day, product_ids)
+    select p_shop_id, n.order_id, n.day, n.product_ids from pg_temp.affinity_new n;
+
+    merge into private.affinity_day_orders t
+    using (
+      select x.day, sum(x.n)::integer as n
+      from (select n.day, 1 as n from pg_temp.affinity_new n
+            union all
+            select o.day, -1 from pg_temp.affinity_old o) x
+      group by x.day
+      having sum(x.n) <> 0
+    ) d
+    on t.shop_id = p_shop_id and t.day = d.day
+    when matched and t.n_orders + d.n = 0 then delete
+    when matched then update set n_orders = t.n_orders + d.n
+    when not matched then insert (shop_id, day, n_orders) values (p_shop_id, d.day, d.n);
+
+    create temp table affinity_day_delta on commit drop as
+    select x.day, x.product_id, x.other_product_id, sum(x.n)::integer as n
+    from (
+      select n.day, p.product_id, p.other_product_id, 1 as n
+      from pg_temp.affinity_new n cross join lateral private.affinity_basket_pairs(n.product_ids) p
+      union all
+      select o.day, p.product_id, p.other_product_id, -1
+      from pg_temp.affinity_old o cross join lateral private.affinity_basket_pairs(o.product_ids) p
+    ) x
+    group by x.day, x.product_id, x.other_product_id
+    having sum(x.n) <> 0;
+
+    merge into private.affinity_day_pairs t
+    using pg_temp.affinity_day_delta d
+    on t.shop_id = p_shop_id and t.day = d.day
+       and t.product_id = d.product_id and t.other_product_id = d.other_product_id
+    when matched and t.n_orders + d.n = 0 then delete
+    when matched then update set n_orders = t.n_orders + d.n
+    when not matched then
+      insert (shop_id, day, product_id, other_product_id, n_orders)
+      values (p_shop_id, d.day, d.product_id, d.other_product_id, d.n);
   end if;
-  analyze pg_temp.affinity_items;
-
-  insert into private.affinity_day_orders (shop_id, day, n_orders)
-  select p_shop_id, i.day, count(distinct i.order_id) from pg_temp.affinity_items i group by i.day;
-
-  -- pairs within each basket; a product paired with itself is the diagonal (its order count)
-  insert into private.affinity_day_pairs (shop_id, day, product_id, other_product_id, n_orders)
-  select p_shop_id, a.day, a.product_id, c.product_id, count(*)
-  from pg_temp.affinity_items a
-  join pg_temp.affinity_items c on c.order_id = a.order_id and c.product_id >= a.product_id
-  group by a.day, a.product_id, c.product_id;
 
   -- ---- move every window ------------------------------------------------------------
   for v_w in select * from private.affinity_windows x where x.shop_id = p_shop_id order by x.window_days loop
@@ -134,28 +165,25 @@ begin
       group by p.product_id, p.other_product_id;
       get diagnostics v_rows = row_count;
     else
+      -- now = stored counts after the day deltas; before = now - delta. So the window changes by
+      -- + now(days entering) - now(days leaving) + delta(days it held before).
       merge into private.affinity_pair_totals t
       using (
         select x.product_id, x.other_product_id, sum(x.n)::integer as n
         from (
-          -- days now in the window that are new to it or were recounted: what they hold now
-          select p.product_id, p.other_product_id, p.n_orders as n
-          from private.affinity_day_pairs p
-          where p.shop_id = p_shop_id and p.day between v_first and v_as_of
-            and (p.day not between v_w.first_day and v_w.last_day
-                 or exists (select 1 from pg_temp.affinity_days d where d.day = p.day))
+          select p.product_id, p.other_product_id, e.sign * p.n_orders as n
+          from (select g::date as day, 1 as sign
+                from generate_series(v_first, v_as_of, interval '1 day') g
+                where g::date not between v_w.first_day and v_w.last_day
+                union all
+                select g::date, -1
+                from generate_series(v_w.first_day, v_w.last_day, interval '1 day') g
+                where g::date not between v_first and v_as_of) e
+          join private.affinity_day_pairs p on p.shop_id = p_shop_id and p.day = e.day
           union all
-          -- unchanged days that left the window: what they added
-          select p.product_id, p.other_product_id, -p.n_orders
-          from private.affinity_day_pairs p
-          where p.shop_id = p_shop_id and p.day between v_w.first_day and v_w.last_day
-            and p.day not between v_first and v_as_of
-            and not exists (select 1 from pg_temp.affinity_days d where d.day = p.day)
-          union all
-          -- recounted days that were in the window: what they added before
-          select o.product_id, o.other_product_id, -o.n_orders
-          from pg_temp.affinity_old_pairs o
-          where o.day between v_w.first_day and v_w.last_day
+          select d.product_id, d.other_product_id, d.n
+          from pg_temp.affinity_day_delta d
+          where d.day between v_w.first_day and v_w.last_day
         ) x
         group by x.product_id, x.other_product_id
         having sum(x.n) <> 0
@@ -187,9 +215,11 @@ begin
   end loop;
 
   -- days no window reaches any more
+  delete from private.affinity_baskets b where b.shop_id = p_shop_id and b.day < v_min_first;
   delete from private.affinity_day_pairs p where p.shop_id = p_shop_id and p.day < v_min_first;
   delete from private.affinity_day_orders o where o.shop_id = p_shop_id and o.day < v_min_first;
-  drop table pg_temp.affinity_days, pg_temp.affinity_old_pairs, pg_temp.affinity_items;
+  drop table if exists pg_temp.affinity_changed, pg_temp.affinity_new, pg_temp.affinity_old,
+    pg_temp.affinity_day_delta;
 
   insert into public.sync_runs (shop_id, source, started_at, finished_at, status, rows_loaded, max_data_at, details)
   values (
@@ -197,13 +227,13 @@ begin
     (select max(o.created_at) from public.shopify_orders o
      where o.shop_id = p_shop_id and o.created_at < ((v_as_of + 1)::timestamp at time zone v_tz)),
     jsonb_build_object('mode', case when v_full then 'full' else 'incremental' end,
-                       'as_of', v_as_of, 'days_recounted', v_days, 'windows', v_windows)
+                       'as_of', v_as_of, 'orders_changed', v_changed_orders, 'windows', v_windows)
   )
   returning id into v_run_id;
 
   return jsonb_build_object(
     'shop_id', p_shop_id, 'mode', case when v_full then 'full' else 'incremental' end,
-    'as_of', v_as_of, 'days_recounted', v_days, 'totals_changed', v_changed,
+    'as_of', v_as_of, 'orders_changed', v_changed_orders, 'totals_changed', v_changed,
     'windows', v_windows, 'sync_run_id', v_run_id);
 end
 $$;

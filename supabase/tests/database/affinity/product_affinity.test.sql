@@ -91,8 +91,8 @@ select is((select n_orders from private.affinity_windows where shop_id = (select
 
 -- refunding the last pair of 4 and 5 in one order removes it from the next refresh
 update public.shopify_order_lines set current_quantity = 0 where shop_id = (select alpha from ids) and line_id = 103;
-select ok(exists (select 1 from private.affinity_dirty_days where shop_id = (select alpha from ids) and day = '2026-10-30'),
-  'a refund marks its order''s day for the next refresh');
+select ok(exists (select 1 from private.affinity_dirty_orders where shop_id = (select alpha from ids) and order_id = 10),
+  'a refund marks its order for the next refresh');
 select is((private.refresh_affinity((select alpha from ids), p_as_of => '2026-11-01')) ->> 'mode', 'incremental',
   'the next refresh is incremental');
 select is((select n_together from public.product_affinity
