@@ -77,7 +77,7 @@ create table private.affinity_pair_totals (
   primary key (shop_id, window_days, product_id, other_product_id),
   foreign key (shop_id, window_days) references private.affinity_windows (shop_id, window_days) on delete cascade,
   check (product_id <= other_product_id)
-);
+) with (fillfactor = 80);  -- room for HOT updates: every refresh updates thousands of totals in place
 
 -- ===== indexes ======================================================================
 -- baskets leave by day

@@ -28,6 +28,9 @@ language sql
 stable
 set search_path = ''
 set jit = off
+-- the window's row count is unknown to the planner (its bounds depend on the shop's timezone);
+-- reading all of it, orders and lines are best merged in key order, not looked up one by one
+set enable_nestloop = off
 as $$
   with window_end as (
     select coalesce(p_as_of, (now() at time zone s.timezone)::date) as as_of

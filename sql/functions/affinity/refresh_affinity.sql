@@ -101,10 +101,11 @@ begin
   else
     -- ---- (new basket - old basket) of every changed order, per day ---------------------
     drop table if exists pg_temp.affinity_new, pg_temp.affinity_old, pg_temp.affinity_day_delta;
-    create temp table affinity_new on commit drop as
-    select b.order_id, b.day, b.product_ids
-    from private.affinity_baskets_of(p_shop_id, v_min_first, 'infinity',
-                                     (select coalesce(array_agg(c.order_id), '{}') from pg_temp.affinity_changed c)) b;
+    -- EXECUTE plans with the actual ids, so the orders are found by primary key
+    execute 'create temp table affinity_new on commit drop as
+             select b.order_id, b.day, b.product_ids
+             from private.affinity_baskets_of($1, $2, ''infinity'', $3) b'
+    using p_shop_id, v_min_first, (select coalesce(array_agg(c.order_id), '{}') from pg_temp.affinity_changed c);
     create temp table affinity_old on commit drop as
     with gone as (
       delete from private.affinity_baskets b
@@ -141,6 +142,7 @@ begin
     ) x
     group by x.day, x.product_id, x.other_product_id
     having sum(x.n) <> 0;
+    analyze pg_temp.affinity_day_delta;
 
     merge into private.affinity_day_pairs t
     using pg_temp.affinity_day_delta d
@@ -166,28 +168,33 @@ begin
       get diagnostics v_rows = row_count;
     else
       -- now = stored counts after the day deltas; before = now - delta. So the window changes by
-      -- + now(days entering) - now(days leaving) + delta(days it held before).
-      merge into private.affinity_pair_totals t
-      using (
+      -- + now(days entering) - now(days leaving) + delta(days it held before). EXECUTE plans with
+      -- the actual days, so only their rows are read.
+      drop table if exists pg_temp.affinity_window_delta;
+      execute 'create temp table affinity_window_delta on commit drop as
         select x.product_id, x.other_product_id, sum(x.n)::integer as n
         from (
-          select p.product_id, p.other_product_id, e.sign * p.n_orders as n
-          from (select g::date as day, 1 as sign
-                from generate_series(v_first, v_as_of, interval '1 day') g
-                where g::date not between v_w.first_day and v_w.last_day
-                union all
-                select g::date, -1
-                from generate_series(v_w.first_day, v_w.last_day, interval '1 day') g
-                where g::date not between v_first and v_as_of) e
-          join private.affinity_day_pairs p on p.shop_id = p_shop_id and p.day = e.day
+          select p.product_id, p.other_product_id, p.n_orders as n
+          from private.affinity_day_pairs p where p.shop_id = $1 and p.day = any ($2)
+          union all
+          select p.product_id, p.other_product_id, -p.n_orders
+          from private.affinity_day_pairs p where p.shop_id = $1 and p.day = any ($3)
           union all
           select d.product_id, d.other_product_id, d.n
-          from pg_temp.affinity_day_delta d
-          where d.day between v_w.first_day and v_w.last_day
+          from pg_temp.affinity_day_delta d where d.day between $4 and $5
         ) x
         group by x.product_id, x.other_product_id
-        having sum(x.n) <> 0
-      ) d
+        having sum(x.n) <> 0'
+      using p_shop_id,
+        array(select g::date from generate_series(v_first, v_as_of, interval '1 day') g
+              where g::date not between v_w.first_day and v_w.last_day),
+        array(select g::date from generate_series(v_w.first_day, v_w.last_day, interval '1 day') g
+              where g::date not between v_first and v_as_of),
+        v_w.first_day, v_w.last_day;
+      analyze pg_temp.affinity_window_delta;
+
+      merge into private.affinity_pair_totals t
+      using pg_temp.affinity_window_delta d
       on t.shop_id = p_shop_id and t.window_days = v_w.window_days
          and t.product_id = d.product_id and t.other_product_id = d.other_product_id
       when matched and t.n_together + d.n = 0 then delete
@@ -219,7 +226,7 @@ begin
   delete from private.affinity_day_pairs p where p.shop_id = p_shop_id and p.day < v_min_first;
   delete from private.affinity_day_orders o where o.shop_id = p_shop_id and o.day < v_min_first;
   drop table if exists pg_temp.affinity_changed, pg_temp.affinity_new, pg_temp.affinity_old,
-    pg_temp.affinity_day_delta;
+    pg_temp.affinity_day_delta, pg_temp.affinity_window_delta;
 
   insert into public.sync_runs (shop_id, source, started_at, finished_at, status, rows_loaded, max_data_at, details)
   values (

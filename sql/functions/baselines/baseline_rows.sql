@@ -35,19 +35,24 @@ as $$
   ),
   ga_end as (
     select max(g.date) as last_day
-    from public.ga_page_daily g, shop
-    where g.shop_id = p_shop_id and g.date <= least(coalesce(p_as_of, 'infinity'::date), shop.today - 2)
+    from public.ga_page_daily g
+    where g.shop_id = p_shop_id
+      and g.date <= least(coalesce(p_as_of, 'infinity'::date), (select shop.today from shop) - 2)
   ),
   windows as (
     select 'gsc'::text as source, e.last_day,
            greatest(e.last_day - p_days + 1,
                     (select min(g.date) from public.gsc_page_daily g where g.shop_id = p_shop_id)) as first_day
-    from gsc_end e where e.last_day is not null
+    from gsc_end e
+    where e.last_day is not null
+      and (p_metric is null or p_metric in ('clicks', 'impressions', 'ctr', 'position'))
     union all
     select 'ga', e.last_day,
            greatest(e.last_day - p_days + 1,
                     (select min(g.date) from public.ga_page_daily g where g.shop_id = p_shop_id))
-    from ga_end e where e.last_day is not null
+    from ga_end e
+    where e.last_day is not null
+      and (p_metric is null or p_metric in ('sessions', 'revenue', 'conversion_rate', 'revenue_per_session', 'aov'))
   ),
   -- ---- one row per page path and day with data ------------------------------------------
   gsc_days as (
@@ -89,64 +94,89 @@ as $$
     from ga_days d where p_page is null or p_page = '*'
     group by d.date
   ),
-  -- ---- every page on every day of its source's window (missing days are zeros) ----------
-  grid as (
-    select w.source, p.page, day::date as date
-    from windows w
-    join (select distinct 'gsc' as source, s.page from gsc_series s
+  -- ---- pages, numbered (grouping and sorting by integers, not text, keeps it fast) ------
+  pages as (
+    select p.source, p.page, row_number() over () as page_no
+    from (select distinct 'gsc'::text as source, s.page from gsc_series s
           union all
-          select distinct 'ga', s.page from ga_series s) p on p.source = w.source
+          select distinct 'ga', s.page from ga_series s) p
+  ),
+  -- ---- every page on every day of its source's window (missing days are zeros) ----------
+  -- dow: ISO weekday (1 = Monday) as an integer, from the days since Monday 2001-01-01
+  grid as (
+    select p.source, p.page, p.page_no, day::date as date,
+           ((day::date - date '2001-01-01') % 7 + 7) % 7 + 1 as dow
+    from windows w
+    join pages p on p.source = w.source
     cross join generate_series(w.first_day, w.last_day, interval '1 day') day
   ),
-  -- ---- one row per page, metric and day: numerator and denominator ----------------------
+  -- ---- one row per page, metric and day: numerator and denominator (narrow: it is sorted) --
   daily as (
-    select g.source, g.page, g.date, m.metric, m.is_ratio, m.num, m.den,
-           case when m.den > 0 then m.num / m.den end as value
+    select g.page_no, m.metric_no, g.dow, m.num, m.den, case when m.den > 0 then m.num / m.den end as value
     from grid g
-    left join gsc_series s on g.source = 'gsc' and s.page = g.page and s.date = g.date
-    left join ga_series a on g.source = 'ga' and a.page = g.page and a.date = g.date
+    left join gsc_series s on s.page = g.page and s.date = g.date
     cross join lateral (
       values
-        ('clicks', false, coalesce(s.clicks, 0), 1::float8),
-        ('impressions', false, coalesce(s.impressions, 0), 1),
-        ('ctr', true, coalesce(s.clicks, 0), coalesce(s.impressions, 0)),
-        ('position', true, coalesce(s.position_weighted, 0), coalesce(s.impressions, 0)),
-        ('sessions', false, coalesce(a.sessions, 0), 1),
-        ('revenue', false, coalesce(a.revenue, 0), 1),
-        ('conversion_rate', true, coalesce(a.transactions, 0), coalesce(a.sessions, 0)),
-        ('revenue_per_session', true, coalesce(a.revenue, 0), coalesce(a.sessions, 0)),
-        ('aov', true, coalesce(a.revenue, 0), coalesce(a.transactions, 0))
-    ) as m (metric, is_ratio, num, den)
-    where (m.metric in ('clicks', 'impressions', 'ctr', 'position')) = (g.source = 'gsc')
-      and (p_metric is null or m.metric = p_metric)
+        (1, coalesce(s.clicks, 0), 1::float8),
+        (2, coalesce(s.impressions, 0), 1),
+        (3, coalesce(s.clicks, 0), coalesce(s.impressions, 0)),
+        (4, coalesce(s.position_weighted, 0), coalesce(s.impressions, 0))
+    ) as m (metric_no, num, den)
+    where g.source = 'gsc'
+    union all
+    select g.page_no, m.metric_no, g.dow, m.num, m.den, case when m.den > 0 then m.num / m.den end
+    from grid g
+    left join ga_series a on a.page = g.page and a.date = g.date
+    cross join lateral (
+      values
+        (5, coalesce(a.sessions, 0), 1::float8),
+        (6, coalesce(a.revenue, 0), 1),
+        (7, coalesce(a.transactions, 0), coalesce(a.sessions, 0)),
+        (8, coalesce(a.revenue, 0), coalesce(a.sessions, 0)),
+        (9, coalesce(a.revenue, 0), coalesce(a.transactions, 0))
+    ) as m (metric_no, num, den)
+    where g.source = 'ga'
+  ),
+  metrics as (
+    select m.metric_no, m.metric, m.source, m.is_ratio
+    from (values (1, 'clicks', 'gsc', false), (2, 'impressions', 'gsc', false), (3, 'ctr', 'gsc', true),
+                 (4, 'position', 'gsc', true), (5, 'sessions', 'ga', false), (6, 'revenue', 'ga', false),
+                 (7, 'conversion_rate', 'ga', true), (8, 'revenue_per_session', 'ga', true),
+                 (9, 'aov', 'ga', true)) as m (metric_no, metric, source, is_ratio)
+    where p_metric is null or m.metric = p_metric
   ),
   -- ---- one row per page and metric ------------------------------------------------------
   stats as (
-    select d.source, d.page, d.metric,
-           min(d.date) as window_start,
-           max(d.date) as window_end,
+    select d.page_no, d.metric_no,
            count(*)::integer as days_in_window,
            count(d.value)::integer as days_observed,
-           case when bool_and(d.is_ratio) then sum(d.num) / nullif(sum(d.den), 0) else sum(d.num) end as window_value,
+           sum(d.num) as num,
+           sum(d.den) as den,
            avg(d.value) as mean,
            stddev_samp(d.value) as stddev,
            percentile_cont(array[0.25, 0.5, 0.75]::float8[]) within group (order by d.value) as quartiles,
            array[
-             sum(d.num) filter (where extract(isodow from d.date) = 1) / nullif(sum(d.den) filter (where extract(isodow from d.date) = 1), 0),
-             sum(d.num) filter (where extract(isodow from d.date) = 2) / nullif(sum(d.den) filter (where extract(isodow from d.date) = 2), 0),
-             sum(d.num) filter (where extract(isodow from d.date) = 3) / nullif(sum(d.den) filter (where extract(isodow from d.date) = 3), 0),
-             sum(d.num) filter (where extract(isodow from d.date) = 4) / nullif(sum(d.den) filter (where extract(isodow from d.date) = 4), 0),
-             sum(d.num) filter (where extract(isodow from d.date) = 5) / nullif(sum(d.den) filter (where extract(isodow from d.date) = 5), 0),
-             sum(d.num) filter (where extract(isodow from d.date) = 6) / nullif(sum(d.den) filter (where extract(isodow from d.date) = 6), 0),
-             sum(d.num) filter (where extract(isodow from d.date) = 7) / nullif(sum(d.den) filter (where extract(isodow from d.date) = 7), 0)
+             sum(d.num) filter (where d.dow = 1) / nullif(sum(d.den) filter (where d.dow = 1), 0),
+             sum(d.num) filter (where d.dow = 2) / nullif(sum(d.den) filter (where d.dow = 2), 0),
+             sum(d.num) filter (where d.dow = 3) / nullif(sum(d.den) filter (where d.dow = 3), 0),
+             sum(d.num) filter (where d.dow = 4) / nullif(sum(d.den) filter (where d.dow = 4), 0),
+             sum(d.num) filter (where d.dow = 5) / nullif(sum(d.den) filter (where d.dow = 5), 0),
+             sum(d.num) filter (where d.dow = 6) / nullif(sum(d.den) filter (where d.dow = 6), 0),
+             sum(d.num) filter (where d.dow = 7) / nullif(sum(d.den) filter (where d.dow = 7), 0)
            ] as dow_profile
     from daily d
-    group by d.source, d.page, d.metric
+    where d.metric_no in (select m.metric_no from metrics m)
+    group by d.page_no, d.metric_no
   )
-  select p_shop_id, s.page, s.metric, s.source, s.window_start, s.window_end, s.days_in_window,
-         s.days_observed, s.window_value, s.mean, s.stddev, s.quartiles[2], s.quartiles[1], s.quartiles[3],
+  select p_shop_id, p.page, m.metric, m.source, w.first_day, w.last_day, s.days_in_window,
+         s.days_observed,
+         case when m.is_ratio then s.num / nullif(s.den, 0) else s.num end,
+         s.mean, s.stddev, s.quartiles[2], s.quartiles[1], s.quartiles[3],
          s.dow_profile, now()
   from stats s
+  join metrics m on m.metric_no = s.metric_no
+  join pages p on p.page_no = s.page_no
+  join windows w on w.source = m.source
 $$;
 comment on function private.baseline_rows(uuid, text, text, date, integer) is
   'Baselines of a shop per page (''*'' = site) and metric for the p_days window ending at each source''s last complete day on or before p_as_of.';

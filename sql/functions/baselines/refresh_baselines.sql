@@ -8,6 +8,7 @@ returns jsonb
 language plpgsql
 set search_path = ''
 set jit = off  -- compiling this query costs more than running it
+set work_mem = '128MB'  -- every page's daily series sorts in memory
 as $$
 declare
   v_started timestamptz := clock_timestamp();
