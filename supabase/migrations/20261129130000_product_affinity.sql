@@ -1,12 +1,13 @@
 -- Product affinity ("bought together"): incremental state, the served view, change capture,
--- and the nightly job. The design (per-day counts, running window totals, metrics computed from
--- the stored counts when read) is explained in sql/README.md, section "Product affinity".
+-- and the nightly job. The design (per-order baskets, running window totals, metrics computed
+-- from the stored counts when read) is explained in sql/README.md, section "Product affinity".
 -- Functions: sql/functions/affinity/.
 
 -- ===== tables =======================================================================
--- Per-order baskets and per-day counts: a refresh applies (new basket - old basket) of every
--- changed order (private.affinity_dirty_orders) to the days and windows, and moves each window
--- by the days that entered or left it.
+-- Per-order baskets (the finest batch of co-occurrence counts: a day's pairs expand from its
+-- baskets in milliseconds) and N per day: a refresh applies (new basket - old basket) of every
+-- changed order (private.affinity_dirty_orders) to the windows, and moves each window by the
+-- baskets of the days that entered or left it.
 
 -- one row per shop and qualifying order in reach of a window: its de-duplicated basket as counted
 create table private.affinity_baskets (
@@ -23,19 +24,6 @@ create table private.affinity_day_orders (
   day date not null,
   n_orders integer not null check (n_orders > 0),
   primary key (shop_id, day)
-);
-
--- one row per shop, day and unordered product pair (product_id < other_product_id): qualifying
--- orders that day containing both; the diagonal (product_id = other_product_id) holds the orders
--- containing the product, so item and pair counts move through one delta
-create table private.affinity_day_pairs (
-  shop_id uuid not null references public.shops (id) on delete cascade,
-  day date not null,
-  product_id bigint not null,
-  other_product_id bigint not null,
-  n_orders integer not null check (n_orders > 0),
-  primary key (shop_id, day, product_id, other_product_id),
-  check (product_id <= other_product_id)
 );
 
 -- one row per shop and order whose row or lines changed since the last refresh (fed by triggers
@@ -184,7 +172,6 @@ create trigger affinity_forget_state after truncate on public.shopify_order_line
 -- ===== row level security ===========================================================
 alter table private.affinity_baskets enable row level security;
 alter table private.affinity_day_orders enable row level security;
-alter table private.affinity_day_pairs enable row level security;
 alter table private.affinity_dirty_orders enable row level security;
 alter table private.affinity_windows enable row level security;
 alter table private.affinity_pair_totals enable row level security;
@@ -196,13 +183,13 @@ create policy members_read on private.affinity_pair_totals
   for select to authenticated using (shop_id in (select private.my_shop_ids()));
 
 -- ===== grants =======================================================================
-revoke all on private.affinity_baskets, private.affinity_day_orders, private.affinity_day_pairs,
-  private.affinity_dirty_orders, private.affinity_windows, private.affinity_pair_totals
+revoke all on private.affinity_baskets, private.affinity_day_orders, private.affinity_dirty_orders,
+  private.affinity_windows, private.affinity_pair_totals
   from public, anon, authenticated;
 grant select on private.affinity_windows, private.affinity_pair_totals
   to authenticated;
 grant select, insert, update, delete on private.affinity_baskets, private.affinity_day_orders,
-  private.affinity_day_pairs, private.affinity_dirty_orders, private.affinity_windows, private.affinity_pair_totals
+  private.affinity_dirty_orders, private.affinity_windows, private.affinity_pair_totals
   to service_role;
 
 -- ===== metrics ======================================================================

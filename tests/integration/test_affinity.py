@@ -202,7 +202,7 @@ def test_incremental_refresh_equals_a_full_recompute_after_random_changes(db: ps
 
     # When days pass with new orders, refunds, cancellations, deletions and late orders
     as_of = AS_OF
-    for _ in range(12):
+    for _ in range(16):
         as_of += timedelta(days=shop.rng.choice([1, 1, 1, 2]))
         shop.new_orders(as_of, shop.rng.randint(0, 15))
         shop.change_old_orders(as_of)

@@ -2,10 +2,9 @@
 -- per shop); also `opsdata jobs run refresh_affinity --shop DOMAIN`.
 --
 -- Incremental (the normal case): the orders marked by the triggers (private.affinity_dirty_orders)
--- get their basket re-read; (new basket - old basket) of each is applied to the per-day counts;
--- each window then moves: + the days that entered it, - the days that left it, + the change of
--- the days it keeps. Cost follows the changed orders and the days crossing the window edges, not
--- the history. Full (first run, p_full, timezone changed, as-of date moved back, more than
+-- get their basket re-read; each window then changes by + the pairs of the baskets of days that
+-- entered it - those of days that left it + (new basket - old basket) of changed orders in days
+-- it held. Cost follows the changed orders and the days crossing the window edges, not the history. Full (first run, p_full, timezone changed, as-of date moved back, more than
 -- 100,000 changed orders): every basket of the longest window is re-read and every total rebuilt.
 -- Either way one transaction: readers see the previous result until it commits.
 -- Records the run in public.sync_runs (source 'affinity'). Errors: OD002 unknown shop, OD003 bad argument.
@@ -83,7 +82,6 @@ begin
   if v_full then
     -- ---- every basket in reach of a window (later days too: they enter windows later) ----
     delete from private.affinity_baskets b where b.shop_id = p_shop_id;
-    delete from private.affinity_day_pairs p where p.shop_id = p_shop_id;
     delete from private.affinity_day_orders o where o.shop_id = p_shop_id;
     insert into private.affinity_baskets (shop_id, order_id, day, product_ids)
     select p_shop_id, b.order_id, b.day, b.product_ids
@@ -92,12 +90,6 @@ begin
     select p_shop_id, b.day, count(*)
     from private.affinity_baskets b where b.shop_id = p_shop_id
     group by b.day;
-    insert into private.affinity_day_pairs (shop_id, day, product_id, other_product_id, n_orders)
-    select p_shop_id, b.day, p.product_id, p.other_product_id, count(*)
-    from private.affinity_baskets b
-    cross join lateral private.affinity_basket_pairs(b.product_ids) p
-    where b.shop_id = p_shop_id
-    group by b.day, p.product_id, p.other_product_id;
   else
     -- ---- (new basket - old basket) of every changed order, per day ---------------------
     drop table if exists pg_temp.affinity_new, pg_temp.affinity_old, pg_temp.affinity_day_delta;
@@ -113,7 +105,9 @@ begin
       where b.shop_id = p_shop_id and b.order_id = c.order_id
       returning b.order_id, b.day, b.product_ids
     )
-    select g.order_id, g.day, g.product_ids from gone g where g.day >= v_min_first;
+    -- every old basket, those on days now leaving the windows included (their delta is what
+    -- makes "stored pairs - delta" equal what the day added before)
+    select g.order_id, g.day, g.product_ids from gone g;
     insert into private.affinity_baskets (shop_id, order_id, day, product_ids)
     select p_shop_id, n.order_id, n.day, n.product_ids from pg_temp.affinity_new n;
 
@@ -144,15 +138,6 @@ begin
     having sum(x.n) <> 0;
     analyze pg_temp.affinity_day_delta;
 
-    merge into private.affinity_day_pairs t
-    using pg_temp.affinity_day_delta d
-    on t.shop_id = p_shop_id and t.day = d.day
-       and t.product_id = d.product_id and t.other_product_id = d.other_product_id
-    when matched and t.n_orders + d.n = 0 then delete
-    when matched then update set n_orders = t.n_orders + d.n
-    when not matched then
-      insert (shop_id, day, product_id, other_product_id, n_orders)
-      values (p_shop_id, d.day, d.product_id, d.other_product_id, d.n);
   end if;
 
   -- ---- move every window ------------------------------------------------------------
@@ -161,24 +146,24 @@ begin
     if v_full then
       delete from private.affinity_pair_totals t where t.shop_id = p_shop_id and t.window_days = v_w.window_days;
       insert into private.affinity_pair_totals (shop_id, window_days, product_id, other_product_id, n_together)
-      select p_shop_id, v_w.window_days, p.product_id, p.other_product_id, sum(p.n_orders)
-      from private.affinity_day_pairs p
-      where p.shop_id = p_shop_id and p.day between v_first and v_as_of
+      select p_shop_id, v_w.window_days, p.product_id, p.other_product_id, count(*)
+      from private.affinity_baskets b
+      cross join lateral private.affinity_basket_pairs(b.product_ids) p
+      where b.shop_id = p_shop_id and b.day between v_first and v_as_of
       group by p.product_id, p.other_product_id;
       get diagnostics v_rows = row_count;
     else
-      -- now = stored counts after the day deltas; before = now - delta. So the window changes by
-      -- + now(days entering) - now(days leaving) + delta(days it held before). EXECUTE plans with
-      -- the actual days, so only their rows are read.
+      -- A day's pairs now = the pairs of its stored baskets; before = now - delta. So the window
+      -- changes by + now(days entering) - now(days leaving) + delta(days it held before).
+      -- EXECUTE plans with the actual days, so only their baskets are read.
       drop table if exists pg_temp.affinity_window_delta;
       execute 'create temp table affinity_window_delta on commit drop as
         select x.product_id, x.other_product_id, sum(x.n)::integer as n
         from (
-          select p.product_id, p.other_product_id, p.n_orders as n
-          from private.affinity_day_pairs p where p.shop_id = $1 and p.day = any ($2)
-          union all
-          select p.product_id, p.other_product_id, -p.n_orders
-          from private.affinity_day_pairs p where p.shop_id = $1 and p.day = any ($3)
+          select p.product_id, p.other_product_id, case when b.day = any ($2) then 1 else -1 end as n
+          from private.affinity_baskets b
+          cross join lateral private.affinity_basket_pairs(b.product_ids) p
+          where b.shop_id = $1 and b.day = any ($2 || $3)
           union all
           select d.product_id, d.other_product_id, d.n
           from pg_temp.affinity_day_delta d where d.day between $4 and $5
@@ -223,7 +208,6 @@ begin
 
   -- days no window reaches any more
   delete from private.affinity_baskets b where b.shop_id = p_shop_id and b.day < v_min_first;
-  delete from private.affinity_day_pairs p where p.shop_id = p_shop_id and p.day < v_min_first;
   delete from private.affinity_day_orders o where o.shop_id = p_shop_id and o.day < v_min_first;
   drop table if exists pg_temp.affinity_changed, pg_temp.affinity_new, pg_temp.affinity_old,
     pg_temp.affinity_day_delta, pg_temp.affinity_window_delta;

@@ -125,8 +125,8 @@ select results_eq('select distinct shop_id from private.affinity_pair_totals', '
   'a member sees only their shop''s pair totals');
 select isnt_empty($$ select * from public.frequently_bought_with((select alpha from ids), 1) $$,
   'a member gets recommendations');
-select throws_ok('select count(*) from private.affinity_day_pairs', '42501', null,
-  'a member cannot read the per-day counts');
+select throws_ok('select count(*) from private.affinity_baskets', '42501', null,
+  'a member cannot read the stored baskets');
 select throws_ok($$ insert into private.affinity_pair_totals values ((select alpha from ids), 365, 1, 3, 99) $$,
   '42501', null, 'a member cannot write pair totals');
 select throws_ok('delete from private.affinity_windows', '42501', null, 'a member cannot delete windows');
