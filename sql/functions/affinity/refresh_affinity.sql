@@ -27,6 +27,7 @@ declare
   v_as_of date;
   v_min_first date;
   v_full boolean;
+  v_changed_ids bigint[];
   v_changed_orders integer;
   v_changed bigint := 0;
   v_rows bigint;
@@ -65,13 +66,11 @@ begin
   -- ---- the changed orders --------------------------------------------------------------
   -- Marks are taken before the orders are read (each statement sees newer data than the
   -- previous one), so a change committed meanwhile is read now or keeps its own mark.
-  drop table if exists pg_temp.affinity_changed;
-  create temp table affinity_changed on commit drop as
   with taken as (
     delete from private.affinity_dirty_orders d where d.shop_id = p_shop_id returning d.order_id
   )
-  select t.order_id from taken t;
-  select count(*) into v_changed_orders from pg_temp.affinity_changed;
+  select coalesce(array_agg(t.order_id), '{}') into v_changed_ids from taken t;
+  v_changed_orders := cardinality(v_changed_ids);
 
   select p_full or v_changed_orders > 100000
          or bool_or(w.last_day is null or w.timezone is distinct from v_tz or w.last_day > v_as_of),
@@ -91,22 +90,21 @@ begin
     from private.affinity_baskets b where b.shop_id = p_shop_id
     group by b.day;
   else
-    -- ---- (new basket - old basket) of every changed order, per day ---------------------
-    drop table if exists pg_temp.affinity_new, pg_temp.affinity_old, pg_temp.affinity_day_delta;
+    -- ---- the changed orders' baskets: new ones in, old ones out -------------------------
+    drop table if exists pg_temp.affinity_new, pg_temp.affinity_old, pg_temp.affinity_window_delta;
     -- EXECUTE plans with the actual ids, so the orders are found by primary key
     execute 'create temp table affinity_new on commit drop as
              select b.order_id, b.day, b.product_ids
              from private.affinity_baskets_of($1, $2, ''infinity'', $3) b'
-    using p_shop_id, v_min_first, (select coalesce(array_agg(c.order_id), '{}') from pg_temp.affinity_changed c);
+    using p_shop_id, v_min_first, v_changed_ids;
+    -- every old basket, those on days now leaving the windows included (their delta is what
+    -- makes "stored pairs - delta" equal what the day added before)
     create temp table affinity_old on commit drop as
     with gone as (
       delete from private.affinity_baskets b
-      using pg_temp.affinity_changed c
-      where b.shop_id = p_shop_id and b.order_id = c.order_id
+      where b.shop_id = p_shop_id and b.order_id = any (v_changed_ids)
       returning b.order_id, b.day, b.product_ids
     )
-    -- every old basket, those on days now leaving the windows included (their delta is what
-    -- makes "stored pairs - delta" equal what the day added before)
     select g.order_id, g.day, g.product_ids from gone g;
     insert into private.affinity_baskets (shop_id, order_id, day, product_ids)
     select p_shop_id, n.order_id, n.day, n.product_ids from pg_temp.affinity_new n;
@@ -124,20 +122,6 @@ begin
     when matched and t.n_orders + d.n = 0 then delete
     when matched then update set n_orders = t.n_orders + d.n
     when not matched then insert (shop_id, day, n_orders) values (p_shop_id, d.day, d.n);
-
-    create temp table affinity_day_delta on commit drop as
-    select x.day, x.product_id, x.other_product_id, sum(x.n)::integer as n
-    from (
-      select n.day, p.product_id, p.other_product_id, 1 as n
-      from pg_temp.affinity_new n cross join lateral private.affinity_basket_pairs(n.product_ids) p
-      union all
-      select o.day, p.product_id, p.other_product_id, -1
-      from pg_temp.affinity_old o cross join lateral private.affinity_basket_pairs(o.product_ids) p
-    ) x
-    group by x.day, x.product_id, x.other_product_id
-    having sum(x.n) <> 0;
-    analyze pg_temp.affinity_day_delta;
-
   end if;
 
   -- ---- move every window ------------------------------------------------------------
@@ -153,23 +137,27 @@ begin
       group by p.product_id, p.other_product_id;
       get diagnostics v_rows = row_count;
     else
-      -- A day's pairs now = the pairs of its stored baskets; before = now - delta. So the window
+      -- A day's pairs now = the pairs of its stored baskets; before = now - delta(day), where
+      -- delta = pairs of new baskets - pairs of old baskets of changed orders. So the window
       -- changes by + now(days entering) - now(days leaving) + delta(days it held before).
       -- EXECUTE plans with the actual days, so only their baskets are read.
+      -- (the delta is materialized and analyzed first: the planner cannot estimate how many
+      -- pairs a basket expands to, and would otherwise scan every total)
       drop table if exists pg_temp.affinity_window_delta;
       execute 'create temp table affinity_window_delta on commit drop as
-        select x.product_id, x.other_product_id, sum(x.n)::integer as n
+        select x.product_id, x.other_product_id, sum(c.n)::integer as n
         from (
-          select p.product_id, p.other_product_id, case when b.day = any ($2) then 1 else -1 end as n
+          select b.product_ids, case when b.day = any ($2) then 1 else -1 end as n
           from private.affinity_baskets b
-          cross join lateral private.affinity_basket_pairs(b.product_ids) p
           where b.shop_id = $1 and b.day = any ($2 || $3)
           union all
-          select d.product_id, d.other_product_id, d.n
-          from pg_temp.affinity_day_delta d where d.day between $4 and $5
-        ) x
+          select n.product_ids, 1 from pg_temp.affinity_new n where n.day between $4 and $5
+          union all
+          select o.product_ids, -1 from pg_temp.affinity_old o where o.day between $4 and $5
+        ) c
+        cross join lateral private.affinity_basket_pairs(c.product_ids) x
         group by x.product_id, x.other_product_id
-        having sum(x.n) <> 0'
+        having sum(c.n) <> 0'
       using p_shop_id,
         array(select g::date from generate_series(v_first, v_as_of, interval '1 day') g
               where g::date not between v_w.first_day and v_w.last_day),
@@ -209,8 +197,7 @@ begin
   -- days no window reaches any more
   delete from private.affinity_baskets b where b.shop_id = p_shop_id and b.day < v_min_first;
   delete from private.affinity_day_orders o where o.shop_id = p_shop_id and o.day < v_min_first;
-  drop table if exists pg_temp.affinity_changed, pg_temp.affinity_new, pg_temp.affinity_old,
-    pg_temp.affinity_day_delta, pg_temp.affinity_window_delta;
+  drop table if exists pg_temp.affinity_new, pg_temp.affinity_old, pg_temp.affinity_window_delta;
 
   insert into public.sync_runs (shop_id, source, started_at, finished_at, status, rows_loaded, max_data_at, details)
   values (
