@@ -271,14 +271,18 @@ def jobs_list() -> None:
 
 @jobs.command("run")
 @click.argument("name")
-def jobs_run(name: str) -> None:
+@click.option("--shop", "shop_domain", help="Run a per-shop job for this shop only (default: every shop).")
+def jobs_run(name: str, shop_domain: str | None) -> None:
     """Run one job now, as pg_cron would."""
     import psycopg
 
+    from opsdata.core.shops import UnknownShopError, shop_id_for_domain
+
     with connect(_ensure_database()) as conn:
         try:
-            run_id = conn.execute("select private.run_job(%s)", (name,)).fetchone()[0]
-        except psycopg.Error as exc:
+            shop_id = shop_id_for_domain(conn, shop_domain) if shop_domain else None
+            run_id = conn.execute("select private.run_job(%s, %s)", (name, shop_id)).fetchone()[0]
+        except (UnknownShopError, psycopg.Error) as exc:
             _fail(str(exc).strip())
         status, result, error = conn.execute(
             "select status, result, error from private.job_runs where id = %s", (run_id,)
@@ -316,6 +320,12 @@ from opsdata.api.commands import serve, token  # noqa: E402
 
 main.add_command(token)
 main.add_command(serve)
+
+# ----- opsdata baselines (functions/opsdata/analytics/commands.py) ----------------------
+from opsdata.analytics.commands import baselines  # noqa: E402 - registered after main exists
+
+main.add_command(baselines)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -119,3 +119,45 @@ def test_db_test_runs_pgtap_files(runner: CliRunner, use_database: str, tmp_path
 def test_migrated_database_answers_as_postgres(use_database: str) -> None:
     with psycopg.connect(use_database) as conn:
         assert conn.execute("select current_user").fetchone() == ("postgres",)
+
+
+def test_jobs_run_refresh_affinity_for_one_shop_or_every_shop(runner: CliRunner, use_database: str) -> None:
+    with connect(use_database) as conn:
+        for domain in ("one.myshopify.com", "two.myshopify.com"):
+            conn.execute("insert into public.shops (domain, name) values (%s, 'x')", (domain,))
+    result = runner.invoke(cli.main, ["jobs", "run", "refresh_affinity", "--shop", "One.myshopify.com"])
+    assert result.exit_code == 0, result.output
+    assert "one.myshopify.com" in result.output and "two.myshopify.com" not in result.output
+    everyone = runner.invoke(cli.main, ["jobs", "run", "refresh_affinity"])
+    assert everyone.exit_code == 0, everyone.output
+    assert "one.myshopify.com" in everyone.output and "two.myshopify.com" in everyone.output
+    with connect(use_database) as conn:
+        assert conn.execute("select count(*) from public.sync_runs where source = 'affinity'").fetchone() == (3,)
+
+
+def test_jobs_run_names_an_unknown_shop_and_a_shop_given_to_a_global_job(runner: CliRunner, use_database: str) -> None:
+    unknown = runner.invoke(cli.main, ["jobs", "run", "refresh_affinity", "--shop", "nope.myshopify.com"])
+    assert unknown.exit_code == 1 and "no shop with domain 'nope.myshopify.com'" in unknown.output
+    with connect(use_database) as conn:
+        conn.execute("insert into public.shops (domain, name) values ('one.myshopify.com', 'x')")
+    global_job = runner.invoke(cli.main, ["jobs", "run", "purge_job_history", "--shop", "one.myshopify.com"])
+    assert global_job.exit_code == 1 and "takes no shop" in global_job.output
+
+
+def test_a_per_shop_job_failing_for_one_shop_keeps_the_others(runner: CliRunner, use_database: str) -> None:
+    with connect(use_database) as conn:
+        conn.execute("insert into public.shops (domain, name) values ('one.myshopify.com', 'x')")
+        conn.execute("insert into public.shops (domain, name) values ('two.myshopify.com', 'x')")
+        conn.execute(
+            "insert into private.jobs (name, schedule, command, description) values ('picky', '* * * * *',"
+            " $$jsonb_build_object('x', 1 / (position('two' in (select domain from public.shops where id = $1)) - 1))$$"
+            ", 'test')"
+        )
+    result = runner.invoke(cli.main, ["jobs", "run", "picky"])
+    assert result.exit_code == 1
+    assert "two.myshopify.com: 22012" in result.output
+    with connect(use_database) as conn:
+        status, shops = conn.execute(
+            "select status, result -> 'shops' from private.job_runs where job_name = 'picky'"
+        ).fetchone()
+    assert status == "failed" and list(shops) == ["one.myshopify.com"]

@@ -1,0 +1,1 @@
+"""Commerce analytics: product affinity and baselines (the SQL lives in sql/functions/)."""

@@ -1,0 +1,221 @@
+-- refresh_affinity: brings a shop's product affinity up to date. Job: refresh_affinity (nightly,
+-- per shop); also `opsdata jobs run refresh_affinity --shop DOMAIN`.
+--
+-- Incremental (the normal case): the orders marked by the triggers (private.affinity_dirty_orders)
+-- get their basket re-read; each window then changes by + the pairs of the baskets of days that
+-- entered it - those of days that left it + (new basket - old basket) of changed orders in days
+-- it held. Cost follows the changed orders and the days crossing the window edges, not the history. Full (first run, p_full, timezone changed, as-of date moved back, more than
+-- 100,000 changed orders): every basket of the longest window is re-read and every total rebuilt.
+-- Either way one transaction: readers see the previous result until it commits.
+-- Records the run in public.sync_runs (source 'affinity'). Errors: OD002 unknown shop, OD003 bad argument.
+create or replace function private.refresh_affinity(
+  p_shop_id uuid,
+  p_window_days integer default null,  -- add or update this window (default: the shop's windows, else 365)
+  p_min_count integer default null,    -- its minimum co-occurrence count (default 5)
+  p_as_of date default null,           -- last day in the windows (default: today in the shop's timezone)
+  p_full boolean default false
+)
+returns jsonb
+language plpgsql
+set search_path = ''
+set jit = off  -- JIT compilation costs more than it saves on these joins
+set client_min_messages = warning  -- no notices from dropping temp tables that do not exist
+as $$
+declare
+  v_started timestamptz := clock_timestamp();
+  v_tz text;
+  v_as_of date;
+  v_min_first date;
+  v_full boolean;
+  v_changed_ids bigint[];
+  v_changed_orders integer;
+  v_changed bigint := 0;
+  v_rows bigint;
+  v_first date;
+  v_windows jsonb := '[]'::jsonb;
+  v_run_id bigint;
+  v_w private.affinity_windows;
+begin
+  select s.timezone into v_tz from public.shops s where s.id = p_shop_id;
+  if not found then
+    raise exception 'shop % not found', p_shop_id using errcode = 'OD002';
+  end if;
+  if p_window_days is not null and p_window_days not between 1 and 3660 then
+    raise exception 'window_days must be between 1 and 3660 (got %)', p_window_days using errcode = 'OD003';
+  end if;
+  if p_min_count is not null and p_min_count < 1 then
+    raise exception 'min_count must be at least 1 (got %)', p_min_count using errcode = 'OD003';
+  end if;
+  -- one refresh per shop at a time; a second waits and then finds little left to do
+  perform pg_advisory_xact_lock(hashtextextended('opsdata.refresh_affinity:' || p_shop_id::text, 0));
+
+  v_as_of := coalesce(p_as_of, (now() at time zone v_tz)::date);
+
+  -- ---- the windows to maintain --------------------------------------------------------
+  if p_window_days is not null then
+    insert into private.affinity_windows as w (shop_id, window_days, min_count)
+    values (p_shop_id, p_window_days, coalesce(p_min_count, 5))
+    on conflict (shop_id, window_days) do update set min_count = coalesce(p_min_count, w.min_count);
+  elsif p_min_count is not null then
+    update private.affinity_windows w set min_count = p_min_count where w.shop_id = p_shop_id;
+  end if;
+  insert into private.affinity_windows (shop_id, window_days, min_count)
+  select p_shop_id, 365, coalesce(p_min_count, 5)
+  where not exists (select 1 from private.affinity_windows w where w.shop_id = p_shop_id);
+
+  -- ---- the changed orders --------------------------------------------------------------
+  -- Marks are taken before the orders are read (each statement sees newer data than the
+  -- previous one), so a change committed meanwhile is read now or keeps its own mark.
+  with taken as (
+    delete from private.affinity_dirty_orders d where d.shop_id = p_shop_id returning d.order_id
+  )
+  select coalesce(array_agg(t.order_id), '{}') into v_changed_ids from taken t;
+  v_changed_orders := cardinality(v_changed_ids);
+
+  select p_full or v_changed_orders > 100000
+         or bool_or(w.last_day is null or w.timezone is distinct from v_tz or w.last_day > v_as_of),
+         v_as_of - max(w.window_days) + 1
+  into v_full, v_min_first
+  from private.affinity_windows w where w.shop_id = p_shop_id;
+
+  if v_full then
+    -- ---- every basket in reach of a window (later days too: they enter windows later) ----
+    delete from private.affinity_baskets b where b.shop_id = p_shop_id;
+    delete from private.affinity_day_orders o where o.shop_id = p_shop_id;
+    insert into private.affinity_baskets (shop_id, order_id, day, product_ids)
+    select p_shop_id, b.order_id, b.day, b.product_ids
+    from private.affinity_baskets_of(p_shop_id, v_min_first, 'infinity') b;
+    insert into private.affinity_day_orders (shop_id, day, n_orders)
+    select p_shop_id, b.day, count(*)
+    from private.affinity_baskets b where b.shop_id = p_shop_id
+    group by b.day;
+  else
+    -- ---- the changed orders' baskets: new ones in, old ones out -------------------------
+    drop table if exists pg_temp.affinity_new, pg_temp.affinity_old, pg_temp.affinity_window_delta;
+    -- EXECUTE plans with the actual ids, so the orders are found by primary key
+    execute 'create temp table affinity_new on commit drop as
+             select b.order_id, b.day, b.product_ids
+             from private.affinity_baskets_of($1, $2, ''infinity'', $3) b'
+    using p_shop_id, v_min_first, v_changed_ids;
+    -- every old basket, those on days now leaving the windows included (their delta is what
+    -- makes "stored pairs - delta" equal what the day added before)
+    create temp table affinity_old on commit drop as
+    with gone as (
+      delete from private.affinity_baskets b
+      where b.shop_id = p_shop_id and b.order_id = any (v_changed_ids)
+      returning b.order_id, b.day, b.product_ids
+    )
+    select g.order_id, g.day, g.product_ids from gone g;
+    insert into private.affinity_baskets (shop_id, order_id, day, product_ids)
+    select p_shop_id, n.order_id, n.day, n.product_ids from pg_temp.affinity_new n;
+
+    merge into private.affinity_day_orders t
+    using (
+      select x.day, sum(x.n)::integer as n
+      from (select n.day, 1 as n from pg_temp.affinity_new n
+            union all
+            select o.day, -1 from pg_temp.affinity_old o) x
+      group by x.day
+      having sum(x.n) <> 0
+    ) d
+    on t.shop_id = p_shop_id and t.day = d.day
+    when matched and t.n_orders + d.n = 0 then delete
+    when matched then update set n_orders = t.n_orders + d.n
+    when not matched then insert (shop_id, day, n_orders) values (p_shop_id, d.day, d.n);
+  end if;
+
+  -- ---- move every window ------------------------------------------------------------
+  for v_w in select * from private.affinity_windows x where x.shop_id = p_shop_id order by x.window_days loop
+    v_first := v_as_of - v_w.window_days + 1;
+    if v_full then
+      delete from private.affinity_pair_totals t where t.shop_id = p_shop_id and t.window_days = v_w.window_days;
+      insert into private.affinity_pair_totals (shop_id, window_days, product_id, other_product_id, n_together)
+      select p_shop_id, v_w.window_days, p.product_id, p.other_product_id, count(*)
+      from private.affinity_baskets b
+      cross join lateral private.affinity_basket_pairs(b.product_ids) p
+      where b.shop_id = p_shop_id and b.day between v_first and v_as_of
+      group by p.product_id, p.other_product_id;
+      get diagnostics v_rows = row_count;
+    else
+      -- A day's pairs now = the pairs of its stored baskets; before = now - delta(day), where
+      -- delta = pairs of new baskets - pairs of old baskets of changed orders. So the window
+      -- changes by + now(days entering) - now(days leaving) + delta(days it held before).
+      -- EXECUTE plans with the actual days, so only their baskets are read.
+      -- (the delta is materialized and analyzed first: the planner cannot estimate how many
+      -- pairs a basket expands to, and would otherwise scan every total)
+      drop table if exists pg_temp.affinity_window_delta;
+      execute 'create temp table affinity_window_delta on commit drop as
+        select x.product_id, x.other_product_id, sum(c.n)::integer as n
+        from (
+          select b.product_ids, case when b.day = any ($2) then 1 else -1 end as n
+          from private.affinity_baskets b
+          where b.shop_id = $1 and b.day = any ($2 || $3)
+          union all
+          select n.product_ids, 1 from pg_temp.affinity_new n where n.day between $4 and $5
+          union all
+          select o.product_ids, -1 from pg_temp.affinity_old o where o.day between $4 and $5
+        ) c
+        cross join lateral private.affinity_basket_pairs(c.product_ids) x
+        group by x.product_id, x.other_product_id
+        having sum(c.n) <> 0'
+      using p_shop_id,
+        array(select g::date from generate_series(v_first, v_as_of, interval '1 day') g
+              where g::date not between v_w.first_day and v_w.last_day),
+        array(select g::date from generate_series(v_w.first_day, v_w.last_day, interval '1 day') g
+              where g::date not between v_first and v_as_of),
+        v_w.first_day, v_w.last_day;
+      analyze pg_temp.affinity_window_delta;
+
+      merge into private.affinity_pair_totals t
+      using pg_temp.affinity_window_delta d
+      on t.shop_id = p_shop_id and t.window_days = v_w.window_days
+         and t.product_id = d.product_id and t.other_product_id = d.other_product_id
+      when matched and t.n_together + d.n = 0 then delete
+      when matched then update set n_together = t.n_together + d.n
+      when not matched then
+        insert (shop_id, window_days, product_id, other_product_id, n_together)
+        values (p_shop_id, v_w.window_days, d.product_id, d.other_product_id, d.n);
+      get diagnostics v_rows = row_count;
+    end if;
+    v_changed := v_changed + v_rows;
+
+    update private.affinity_windows x
+    set first_day = v_first,
+        last_day = v_as_of,
+        timezone = v_tz,
+        n_orders = (select coalesce(sum(o.n_orders), 0) from private.affinity_day_orders o
+                    where o.shop_id = p_shop_id and o.day between v_first and v_as_of),
+        refreshed_at = now(),
+        refresh_mode = case when v_full then 'full' else 'incremental' end
+    where x.shop_id = p_shop_id and x.window_days = v_w.window_days
+    returning * into v_w;
+    v_windows := v_windows || jsonb_build_object(
+      'window_days', v_w.window_days, 'min_count', v_w.min_count,
+      'first_day', v_w.first_day, 'last_day', v_w.last_day, 'n_orders', v_w.n_orders);
+  end loop;
+
+  -- days no window reaches any more
+  delete from private.affinity_baskets b where b.shop_id = p_shop_id and b.day < v_min_first;
+  delete from private.affinity_day_orders o where o.shop_id = p_shop_id and o.day < v_min_first;
+  drop table if exists pg_temp.affinity_new, pg_temp.affinity_old, pg_temp.affinity_window_delta;
+
+  insert into public.sync_runs (shop_id, source, started_at, finished_at, status, rows_loaded, max_data_at, details)
+  values (
+    p_shop_id, 'affinity', v_started, clock_timestamp(), 'succeeded', v_changed,
+    (select max(o.created_at) from public.shopify_orders o
+     where o.shop_id = p_shop_id and o.created_at < ((v_as_of + 1)::timestamp at time zone v_tz)),
+    jsonb_build_object('mode', case when v_full then 'full' else 'incremental' end,
+                       'as_of', v_as_of, 'orders_changed', v_changed_orders, 'windows', v_windows)
+  )
+  returning id into v_run_id;
+
+  return jsonb_build_object(
+    'shop_id', p_shop_id, 'mode', case when v_full then 'full' else 'incremental' end,
+    'as_of', v_as_of, 'orders_changed', v_changed_orders, 'totals_changed', v_changed,
+    'windows', v_windows, 'sync_run_id', v_run_id);
+end
+$$;
+comment on function private.refresh_affinity(uuid, integer, integer, date, boolean) is
+  'Brings product affinity of a shop up to date (incremental unless p_full or first run); records a sync_runs row; returns a summary.';
+revoke execute on function private.refresh_affinity(uuid, integer, integer, date, boolean) from public, anon, authenticated;
+grant execute on function private.refresh_affinity(uuid, integer, integer, date, boolean) to service_role;

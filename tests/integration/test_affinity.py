@@ -1,0 +1,411 @@
+"""Product affinity: equal to mlxtend, incremental equal to full, served to members only."""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+import pytest
+
+from shop_data import add_orders, add_products, cancel_order, refund_line
+from support import acting_as, add_member, make_shop, make_user
+
+AS_OF = date(2026, 11, 1)
+RULE_COLUMNS = (
+    "product_id, other_product_id, n_together, n_product, n_other, n_orders,"
+    " support, confidence, lift, leverage, conviction, conviction_kind, score"
+)
+
+
+def _at(day: date, hour: int = 12) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+def _refresh(conn: psycopg.Connection, shop: uuid.UUID, as_of: date = AS_OF, **args: object) -> dict:
+    named = "".join(f", p_{name} => %({name})s" for name in args)
+    row = conn.execute(
+        f"select private.refresh_affinity(%(shop)s, p_as_of => %(as_of)s{named})",
+        {"shop": shop, "as_of": as_of, **args},
+    ).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def _served(conn: psycopg.Connection, shop: uuid.UUID, window_days: int = 365) -> list[tuple]:
+    return conn.execute(
+        f"select {RULE_COLUMNS} from public.product_affinity where shop_id = %s and window_days = %s"
+        " order by product_id, other_product_id",
+        (shop, window_days),
+    ).fetchall()
+
+
+def _recomputed(
+    conn: psycopg.Connection, shop: uuid.UUID, window_days: int, min_count: int, as_of: date
+) -> list[tuple]:
+    return conn.execute(
+        f"select {RULE_COLUMNS} from private.affinity_rules_full(%s, %s, %s, %s) order by product_id, other_product_id",
+        (shop, window_days, min_count, as_of),
+    ).fetchall()
+
+
+def _random_baskets(rng: random.Random, n_orders: int, n_products: int, always: int | None = None) -> list[list[int]]:
+    """Zipf-ish popularity, 40% single-item orders, some duplicate lines, one planted pair."""
+    weights = [1 / (rank + 1) ** 1.1 for rank in range(n_products)]
+    baskets = []
+    for _ in range(n_orders):
+        size = 1 if rng.random() < 0.4 else rng.randint(2, 5)
+        basket = rng.choices(range(1, n_products + 1), weights=weights, k=size)
+        if 3 in basket and rng.random() < 0.5:
+            basket.append(7)  # planted: 7 often comes with 3
+        if rng.random() < 0.1:
+            basket.append(basket[0])  # a duplicate line of the same product
+        if always is not None:
+            basket.append(always)
+        baskets.append(basket)
+    return baskets
+
+
+# ----- equal to mlxtend ---------------------------------------------------------------
+def _mlxtend_rules(baskets: list[list[int]], min_count: int) -> dict[tuple[int, int], dict[str, float]]:
+    import pandas as pd
+    from mlxtend.frequent_patterns import association_rules, fpgrowth
+    from mlxtend.preprocessing import TransactionEncoder
+
+    encoder = TransactionEncoder()
+    frame = pd.DataFrame(encoder.fit(baskets).transform(baskets), columns=encoder.columns_)
+    n = len(baskets)
+    # fpgrowth keeps count >= ceil(min_support * N): half a count below the integer threshold
+    # makes that exactly min_count, whatever the float round-off
+    itemsets = fpgrowth(frame, min_support=(min_count - 0.5) / n, use_colnames=True, max_len=2)
+    rules = association_rules(itemsets, num_itemsets=n, metric="confidence", min_threshold=0.0)
+    return {
+        (int(next(iter(r.antecedents))), int(next(iter(r.consequents)))): {
+            "support": r.support,
+            "confidence": r.confidence,
+            "lift": r.lift,
+            "leverage": r.leverage,
+            "conviction": r.conviction,
+        }
+        for r in rules.itertuples()
+    }
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in divide:RuntimeWarning")  # mlxtend's certainty
+@pytest.mark.parametrize(
+    ("seed", "min_count", "always"),
+    [(1, 5, None), (2, 3, None), (3, 5, 1), (4, 2, None)],
+    ids=["min5", "min3", "a-product-in-every-order", "min2"],
+)
+def test_rules_equal_mlxtend_on_the_same_baskets(
+    db: psycopg.Connection, seed: int, min_count: int, always: int | None
+) -> None:
+    # Given qualifying baskets, plus orders that must not count (test, cancelled, fully refunded)
+    rng = random.Random(seed)
+    baskets = _random_baskets(rng, 400, 25, always)
+    shop = make_shop(db)
+    add_products(db, shop, range(1, 26))
+    days = [AS_OF - timedelta(days=rng.randrange(300)) for _ in baskets]
+    add_orders(db, shop, [(i + 1, _at(day), basket) for i, (day, basket) in enumerate(zip(days, baskets, strict=True))])
+    add_orders(db, shop, [(5001, _at(AS_OF), [3, 7, 3, 7])], is_test=True)
+    add_orders(db, shop, [(5002, _at(AS_OF), [3, 7])], cancelled_at=_at(AS_OF, 13))
+    refunded = add_orders(db, shop, [(5003, _at(AS_OF), [3, 7])])
+    for line in refunded[5003]:
+        refund_line(db, shop, line)
+    add_orders(db, shop, [(5004, _at(AS_OF - timedelta(days=400)), [3, 7])])  # outside the window
+
+    # When the shop is refreshed with that integer minimum count
+    _refresh(db, shop, min_count=min_count)
+
+    # Then the rule set and every metric equal mlxtend's
+    expected = _mlxtend_rules([sorted(set(b)) for b in baskets], min_count)
+    served = {(r[0], r[1]): r for r in _served(db, shop)}
+    assert set(served) == set(expected)
+    assert len(expected) > 10
+    for key, metrics in expected.items():
+        row = served[key]
+        assert row[5] == len(baskets), "N counts every qualifying order, single-item ones included"
+        for name, value in zip(("support", "confidence", "lift", "leverage"), row[6:10], strict=True):
+            assert value == pytest.approx(metrics[name], rel=1e-9, abs=1e-12), (key, name)
+        if math.isinf(metrics["conviction"]):
+            assert row[10] is None and row[11] in ("infinite", "undefined"), key
+        else:
+            assert row[11] == "finite" and row[10] == pytest.approx(metrics["conviction"], rel=1e-9), key
+    if always is not None:
+        into_always = [r for k, r in served.items() if k[1] == always]
+        assert into_always and all(r[8] == pytest.approx(1.0) and r[11] == "undefined" for r in into_always)
+
+
+# ----- incremental equals full --------------------------------------------------------
+class _Shop:
+    """A shop whose orders change day by day, as the loaders would change them."""
+
+    def __init__(self, conn: psycopg.Connection, rng: random.Random, n_products: int = 12) -> None:
+        self.conn, self.rng, self.n_products = conn, rng, n_products
+        self.id = make_shop(conn)
+        add_products(conn, self.id, range(1, n_products + 1))
+        self.next_order = 1
+        self.lines: dict[int, list[int]] = {}
+        self.live: list[int] = []
+
+    def new_orders(self, day: date, count: int) -> None:
+        orders = []
+        for _ in range(count):
+            size = 1 if self.rng.random() < 0.35 else self.rng.randint(2, 4)
+            basket = self.rng.choices(range(1, self.n_products + 1), k=size)
+            if self.rng.random() < 0.1:
+                basket.append(basket[0])
+            orders.append((self.next_order, _at(day, self.rng.randrange(24)), basket))
+            self.next_order += 1
+        kind = self.rng.random()
+        lines = add_orders(
+            self.conn,
+            self.id,
+            orders,
+            is_test=kind < 0.05,
+            cancelled_at=_at(day, 23) if 0.05 <= kind < 0.1 else None,
+        )
+        self.lines.update(lines)
+        self.live += list(lines)
+
+    def change_old_orders(self, day: date) -> None:
+        for _ in range(self.rng.randint(0, 4)):
+            order = self.rng.choice(self.live)
+            action = self.rng.random()
+            if action < 0.45:
+                refund_line(self.conn, self.id, self.rng.choice(self.lines[order]))
+            elif action < 0.7:
+                cancel_order(self.conn, self.id, order, _at(day))
+            elif action < 0.8:
+                self.conn.execute(
+                    "delete from public.shopify_order_lines where shop_id = %s and line_id = %s",
+                    (self.id, self.rng.choice(self.lines[order])),
+                )
+            elif action < 0.9:
+                self.conn.execute("delete from public.shopify_orders where shop_id = %s and id = %s", (self.id, order))
+                self.live.remove(order)
+            else:  # a late-arriving order dated days ago
+                self.new_orders(day - timedelta(days=self.rng.randint(1, 20)), 1)
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_incremental_refresh_equals_a_full_recompute_after_random_changes(db: psycopg.Connection, seed: int) -> None:
+    # Given a shop with 40 days of orders and two windows (7 and 30 days, min count 2)
+    shop = _Shop(db, random.Random(seed))
+    start = AS_OF - timedelta(days=40)
+    for offset in range(41):
+        shop.new_orders(start + timedelta(days=offset), shop.rng.randint(0, 12))
+    assert _refresh(db, shop.id, window_days=30, min_count=2)["mode"] == "full"
+    _refresh(db, shop.id, window_days=7, min_count=2)
+
+    # When days pass with new orders, refunds, cancellations, deletions and late orders
+    as_of = AS_OF
+    for _ in range(16):
+        as_of += timedelta(days=shop.rng.choice([1, 1, 1, 2]))
+        shop.new_orders(as_of, shop.rng.randint(0, 15))
+        shop.change_old_orders(as_of)
+        summary = _refresh(db, shop.id, as_of)
+
+        # Then every refresh is incremental and serves exactly what a full recompute gives
+        assert summary["mode"] == "incremental"
+        for window in (7, 30):
+            assert _served(db, shop.id, window) == _recomputed(db, shop.id, window, 2, as_of), (as_of, window)
+    assert len(_served(db, shop.id, 30)) > 20
+
+    # And a forced full refresh leaves the same result
+    before = _served(db, shop.id, 30)
+    assert _refresh(db, shop.id, as_of, full=True)["mode"] == "full"
+    assert _served(db, shop.id, 30) == before
+
+
+def test_a_refresh_touches_only_the_orders_that_changed(db: psycopg.Connection) -> None:
+    shop = _Shop(db, random.Random(5))
+    for offset in range(30):
+        shop.new_orders(AS_OF - timedelta(days=offset), 5)
+    _refresh(db, shop.id)
+    nothing = _refresh(db, shop.id)
+    assert nothing["orders_changed"] == 0 and nothing["totals_changed"] == 0
+
+    refund_line(db, shop.id, shop.lines[1][0])
+    shop.new_orders(AS_OF + timedelta(days=1), 3)
+    summary = _refresh(db, shop.id, AS_OF + timedelta(days=1))
+    assert summary["mode"] == "incremental"
+    assert summary["orders_changed"] == 4, "the refunded order and the three new ones"
+
+
+def test_refresh_records_a_sync_run(db: psycopg.Connection) -> None:
+    shop = _Shop(db, random.Random(6))
+    shop.new_orders(AS_OF, 10)
+    summary = _refresh(db, shop.id)
+    status, source, details = db.execute(
+        "select status, source, details from public.sync_runs where id = %s", (summary["sync_run_id"],)
+    ).fetchone()
+    assert (status, source, details["mode"], details["as_of"]) == ("succeeded", "affinity", "full", "2026-11-01")
+
+
+def test_changing_the_shop_timezone_recuts_the_days(db: psycopg.Connection) -> None:
+    shop = _Shop(db, random.Random(7))
+    add_orders(db, shop.id, [(900, datetime(2026, 10, 31, 23, 30, tzinfo=UTC), [1, 2])])
+    _refresh(db, shop.id, window_days=1, min_count=1)
+    assert _served(db, shop.id, 1) == []  # 31 October in UTC: outside a one-day window ending 1 November
+    db.execute("update public.shops set timezone = 'Europe/Berlin' where id = %s", (shop.id,))
+    assert _refresh(db, shop.id)["mode"] == "full"
+    assert [r[:3] for r in _served(db, shop.id, 1)] == [(1, 2, 1), (2, 1, 1)]
+
+
+def test_bad_arguments_are_refused(db: psycopg.Connection) -> None:
+    shop = make_shop(db)
+    for args, code in (({"window_days": 0}, "OD003"), ({"min_count": 0}, "OD003")):
+        with pytest.raises(psycopg.Error) as failure, db.transaction():
+            _refresh(db, shop, **args)
+        assert failure.value.diag.sqlstate == code
+    with pytest.raises(psycopg.Error) as failure, db.transaction():
+        _refresh(db, uuid.uuid4())
+    assert failure.value.diag.sqlstate == "OD002"
+
+
+# ----- serving --------------------------------------------------------------------------
+@pytest.fixture
+def served_shop(db: psycopg.Connection) -> dict:
+    """Product 1 is bought with 2 (often), 3 (sometimes), 4 (a gift card), 5 (sold out)."""
+    shop = make_shop(db)
+    add_products(db, shop, [1, 2, 3, 6, 7])
+    add_products(db, shop, [4], is_gift_card=True)
+    add_products(db, shop, [5], inventory=0)
+    orders = [[1, 2]] * 8 + [[1, 3]] * 4 + [[1, 4]] * 6 + [[1, 5]] * 6 + [[2, 3]] * 3 + [[3, 6]] * 5 + [[7]] * 40
+    add_orders(db, shop, [(i + 1, _at(AS_OF), basket) for i, basket in enumerate(orders)])
+    _refresh(db, shop, min_count=3)
+    people = {"shop": shop, "member": make_user(db), "stranger": make_user(db)}
+    add_member(db, shop, people["member"])
+    return people
+
+
+def _call(conn: psycopg.Connection, sql: str, params: dict) -> list[tuple]:
+    return conn.execute(sql, params).fetchall()
+
+
+def test_frequently_bought_with_serves_eligible_products_strongest_first(
+    db: psycopg.Connection, served_shop: dict
+) -> None:
+    with acting_as(db, "authenticated", served_shop["member"]):
+        rows = _call(
+            db,
+            "select other_product_id, n_together from public.frequently_bought_with(p_shop_id => %(s)s,"
+            " p_product_id => 1, p_limit => 10)",
+            {"s": served_shop["shop"]},
+        )
+        excluded = _call(
+            db,
+            "select other_product_id from public.frequently_bought_with(p_shop_id => %(s)s, p_product_id => 1,"
+            " p_exclude => '{2}')",
+            {"s": served_shop["shop"]},
+        )
+    assert rows == [(2, 8), (3, 4)], "gift card 4 and sold-out 5 are never recommended"
+    assert excluded == [(3,)]
+
+
+def test_recommend_for_cart_combines_the_cart_and_leaves_it_out(db: psycopg.Connection, served_shop: dict) -> None:
+    with acting_as(db, "authenticated", served_shop["member"]):
+        rows = _call(
+            db,
+            "select product_id, n_supporting, supported_by from public.recommend_for_cart(p_shop_id => %(s)s,"
+            " p_product_ids => '{1,3}')",
+            {"s": served_shop["shop"]},
+        )
+    products = [r[0] for r in rows]
+    assert 1 not in products and 3 not in products
+    assert rows == [(6, 1, [3]), (2, 2, [1, 3])], "6 is bought with 3 far above chance; 2 with both, less so"
+
+
+def test_serving_functions_refuse_non_members_with_42501(db: psycopg.Connection, served_shop: dict) -> None:
+    calls = [
+        "select * from public.frequently_bought_with(p_shop_id => %(s)s, p_product_id => 1)",
+        "select * from public.recommend_for_cart(p_shop_id => %(s)s, p_product_ids => '{1}')",
+        "select * from public.list_product_affinity(p_shop_id => %(s)s)",
+    ]
+    stranger = served_shop["stranger"]
+    for sql in calls:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), acting_as(db, "authenticated", stranger):
+            _call(db, sql, {"s": served_shop["shop"]})
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), acting_as(db, "anon"):
+            _call(db, sql, {"s": served_shop["shop"]})
+
+
+def test_list_product_affinity_pages_through_every_rule_once(db: psycopg.Connection, served_shop: dict) -> None:
+    with acting_as(db, "authenticated", served_shop["member"]):
+        everything = _call(
+            db,
+            "select product_id, other_product_id from public.product_affinity where shop_id = %(s)s order by 1, 2",
+            {"s": served_shop["shop"]},
+        )
+        pages, after = [], (None, None)
+        while True:
+            page = _call(
+                db,
+                "select product_id, other_product_id from public.list_product_affinity(p_shop_id => %(s)s,"
+                " p_after_product_id => %(a)s, p_after_other_product_id => %(b)s, p_limit => 3)",
+                {"s": served_shop["shop"], "a": after[0], "b": after[1]},
+            )
+            if not page:
+                break
+            pages += page
+            after = page[-1]
+    assert pages == everything and len(everything) > 6
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select * from public.frequently_bought_with(p_shop_id => %(s)s, p_product_id => 1, p_limit => 0)",
+        "select * from public.list_product_affinity(p_shop_id => %(s)s, p_after_product_id => 1)",
+    ],
+)
+def test_serving_functions_name_bad_arguments(db: psycopg.Connection, served_shop: dict, sql: str) -> None:
+    with pytest.raises(psycopg.Error) as failure, acting_as(db, "authenticated", served_shop["member"]):
+        _call(db, sql, {"s": served_shop["shop"]})
+    assert failure.value.diag.sqlstate == "OD003"
+
+
+def test_conviction_is_valid_json_when_infinite(db: psycopg.Connection, served_shop: dict) -> None:
+    rows = db.execute(
+        "select json_agg(json_build_object('c', conviction, 'k', conviction_kind))::text"
+        " from public.product_affinity where shop_id = %s and product_id = 6",
+        (served_shop["shop"],),
+    ).fetchone()[0]
+    assert rows == '[{"c" : null, "k" : "infinite"}]', "6 is always bought with 3: the rule never fails"
+
+
+# ----- readers never see a half-built result --------------------------------------------
+def test_readers_see_the_previous_result_until_a_refresh_commits(fresh_database_url: str) -> None:
+    from opsdata.core.db import connect
+
+    with connect(fresh_database_url) as writer, connect(fresh_database_url) as reader:
+        shop = make_shop(writer)
+        add_products(writer, shop, [1, 2, 3])
+        add_orders(writer, shop, [(i, _at(AS_OF), [1, 2]) for i in range(1, 6)])
+        _refresh(writer, shop)
+        count = "select count(*) from public.product_affinity where shop_id = %s"
+        assert reader.execute(count, (shop,)).fetchone() == (2,)
+
+        with writer.transaction():
+            add_orders(writer, shop, [(i, _at(AS_OF), [1, 3]) for i in range(6, 12)])
+            _refresh(writer, shop)
+            assert writer.execute(count, (shop,)).fetchone() == (4,)
+            assert reader.execute(count, (shop,)).fetchone() == (2,), "the refresh is not visible before commit"
+        assert reader.execute(count, (shop,)).fetchone() == (4,)
+
+
+def test_a_shop_with_orders_and_affinity_can_be_deleted(db: psycopg.Connection) -> None:
+    shop = _Shop(db, random.Random(8))
+    shop.new_orders(AS_OF, 5)
+    _refresh(db, shop.id)
+    shop.new_orders(AS_OF, 2)  # marks pending when the shop goes
+    db.execute("delete from public.shops where id = %s", (shop.id,))
+    left = db.execute(
+        "select (select count(*) from private.affinity_dirty_orders where shop_id = %(s)s)"
+        " + (select count(*) from private.affinity_baskets where shop_id = %(s)s)",
+        {"s": shop.id},
+    ).fetchone()
+    assert left == (0,)
