@@ -112,11 +112,11 @@ def alerts() -> None:
 @alerts.command("deliver")
 def alerts_deliver() -> None:
     """Send queued alerts to the webhook (ALERT_WEBHOOK_URL or ALERT_WEBHOOK_URL_PARAMETER) now."""
-    from opsdata.jobs.deliver_alerts import webhook_url
-    from opsdata.reliability.delivery import WebhookConfigError, deliver_alerts
+    from opsdata.core.secrets import with_secrets
+    from opsdata.reliability.delivery import WebhookConfigError, configured_webhook_url, deliver_alerts
 
     try:
-        url = webhook_url()
+        url = configured_webhook_url(with_secrets(get_settings(), ("alert_webhook_url",)))
         with connect(_database()) as conn:
             report = deliver_alerts(conn, url)
     except WebhookConfigError as exc:

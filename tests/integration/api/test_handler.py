@@ -6,25 +6,14 @@ import importlib
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from types import ModuleType
 
 import pytest
 
+from lambda_support import LambdaContext
 from opsdata.core.settings import get_settings
 
 from .conftest import World
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "opsdata-api"
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = "arn:aws:lambda:eu-central-1:123456789012:function:opsdata-api"
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-    log_group_name: str = "/aws/lambda/opsdata-api"
-    log_stream_name: str = "2026/11/29/[$LATEST]abcdef"
 
 
 def http_api_event(

@@ -72,8 +72,14 @@ def test_data_quality_lists_each_source_with_status_checks_and_dates(api: httpx.
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/data/data-quality", "/api/data/alerts", "/api/data/anomalies", "/api/data/anomaly-series",
-             "/api/data/source-daily-rows"],
+    "path",
+    [
+        "/api/data/data-quality",
+        "/api/data/alerts",
+        "/api/data/anomalies",
+        "/api/data/anomaly-series",
+        "/api/data/source-daily-rows",
+    ],
 )
 def test_cross_shop_reads_are_403(api: httpx.Client, reliable: World, path: str) -> None:
     w = reliable
@@ -113,9 +119,7 @@ def test_a_cursor_works_only_where_it_was_made(api: httpx.Client, reliable: Worl
     cursor = page["meta"]["next_cursor"]
     other_filter = _get(api, "/api/data/alerts", w.alice, w, shop=str(w.alpha), limit=5, cursor=cursor)
     other_endpoint = _get(api, "/api/data/anomalies", w.alice, w, shop=str(w.alpha), limit=5, cursor=cursor)
-    tampered = _get(
-        api, "/api/data/alerts", w.alice, w, shop=str(w.alpha), source="feed", cursor=cursor[:-2] + "AA"
-    )
+    tampered = _get(api, "/api/data/alerts", w.alice, w, shop=str(w.alpha), source="feed", cursor=cursor[:-2] + "AA")
     for response in (other_filter, other_endpoint, tampered):
         assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_cursor"
 
@@ -237,4 +241,6 @@ def test_openapi_documents_the_reliability_routes_and_the_page(api: httpx.Client
     assert document["paths"]["/status"]["get"]["security"] == []
     alerts = {p["name"]: p for p in document["paths"]["/api/data/alerts"]["get"]["parameters"]}
     assert alerts["kind"]["schema"]["enum"] == ["status_change", "reminder", "anomaly"]
-    assert {"SourceQuality", "QualityCheck", "Alert", "Anomaly", "SourceDay"} <= document["components"]["schemas"].keys()
+    assert {"SourceQuality", "QualityCheck", "Alert", "Anomaly", "SourceDay"} <= document["components"][
+        "schemas"
+    ].keys()
