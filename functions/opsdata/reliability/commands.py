@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from opsdata.core.db import connect, database_url
+from opsdata.core.db import connect
 from opsdata.core.settings import get_settings
 
 if TYPE_CHECKING:
@@ -21,12 +21,9 @@ def _fail(message: str) -> None:
 
 
 def _database() -> str:
-    settings = get_settings()
-    if settings.uses_local_cluster:
-        from opsdata.localstack import LocalCluster
+    from opsdata.cli import _ensure_database  # cli imports this module: import at call time
 
-        LocalCluster(settings).up()
-    return database_url(settings)
+    return _ensure_database()
 
 
 @click.group()
