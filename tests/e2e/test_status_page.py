@@ -213,3 +213,21 @@ def test_today_is_the_last_bar(site: StatusSite, browser) -> None:
         assert days == sorted(days)
     finally:
         context.close()
+
+
+def test_the_page_fits_a_phone_screen(browser, site: StatusSite, artifacts: Path) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 740}, locale="en-US", timezone_id="UTC")
+    page = context.new_page()
+    try:
+        page.goto(f"{site.base}/status#access_token={hs256_token(site.member)}")
+        page.wait_for_selector("#tiles li[data-status]")
+        too_wide = page.evaluate(
+            "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 376)"
+            ".map(e => e.tagName + '.' + e.className.toString())"
+        )
+        assert too_wide == [] and page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scroll
+        boxes = [tile.bounding_box() for tile in page.locator("#tiles li[data-status]").all()]
+        assert len({round(box["x"]) for box in boxes}) == 1  # one column
+        page.screenshot(path=str(artifacts / "status-phone.png"), full_page=True)
+    finally:
+        context.close()
