@@ -213,3 +213,13 @@ def test_warm_invocations_reuse_one_connection_and_leave_no_threads(handler: Mod
         assert response["statusCode"] == 200
     assert slots.run(lambda conn: conn.info.backend_pid) == pid
     assert threading.active_count() <= threads + 1
+
+
+def test_the_status_page_through_lambda_under_a_named_stage(handler: ModuleType) -> None:
+    event = http_api_event("/status", stage="prod", headers={"accept": "text/html"})
+    response = handler.handler(event, LambdaContext())
+    assert response["statusCode"] == 200 and not response["isBase64Encoded"]
+    assert response["headers"]["content-type"] == "text/html; charset=utf-8"
+    assert "frame-ancestors 'none'" in response["headers"]["content-security-policy"]
+    # the page finds the API next to itself: /prod/status reads /prod/api/data/...
+    assert 'location.pathname.replace(/\\/status\\/?$/, "/") + "api/data/"' in response["body"]
