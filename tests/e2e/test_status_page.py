@@ -95,7 +95,7 @@ def _open(browser, url: str):
 
 
 def test_signed_in_by_fragment_the_page_shows_every_status_alerts_and_the_anomaly(
-    browser, site: StatusSite, artifacts: Path
+    browser, site: StatusSite, artifacts: Path, capsys: pytest.CaptureFixture
 ) -> None:
     token = hs256_token(site.member)
     context, page, problems, requests = _open(browser, f"{site.base}/status#access_token={token}")
@@ -154,7 +154,8 @@ def test_signed_in_by_fragment_the_page_shows_every_status_alerts_and_the_anomal
 
         shot = artifacts / "status.png"
         page.screenshot(path=str(shot), full_page=True)
-        print(f"\nstatus page screenshot: {shot}")
+        with capsys.disabled():  # shown in every run, not only on failure
+            print(f"\nstatus page screenshot: {shot}")
         assert shot.stat().st_size > 10_000
     finally:
         context.close()
