@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the embedded cluster needs, only those that are missing.
 # Safe to run on every `make` invocation: when everything is present it only runs dpkg queries.
+# With arguments, installs those packages instead (e.g. `chromium` for the browser tests).
 set -euo pipefail
 
 packages=(
@@ -11,6 +12,8 @@ packages=(
   postgresql-15-plpgsql-check             # used by `supabase db lint`
 )
 
+[ $# -gt 0 ] && packages=("$@")
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -18,7 +21,7 @@ for p in "${packages[@]}"; do
   fi
 done
 # Node.js and npm for the Supabase CLI (npm package `supabase`), unless some Node.js is there.
-command -v npm >/dev/null || missing+=(nodejs npm)
+[ $# -gt 0 ] || command -v npm >/dev/null || missing+=(nodejs npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "installing missing system packages: ${missing[*]}" >&2

@@ -18,16 +18,14 @@ from pathlib import Path
 
 import httpx
 
-from opsdata.core import migrations
 from opsdata.core.db import connect
 from opsdata.core.settings import REPO_ROOT
-from opsdata.localstack import LocalCluster
+from tests.bench.data import BENCH_PARAMS, bench_database_url
 from tests.bench.framework import BenchContext, Result, percentile
 
-BENCH_DB = "opsdata_bench_api"
-SHOPS = 10
-RUNS_PER_SHOP = 20_000
-USERS = 50
+SHOP = BENCH_PARAMS.shop
+
+USER_EMAIL = "api-bench@bench.test"
 REQUESTS = 1000
 CONCURRENCY = 4
 COLD_START_RUNS = 9
@@ -35,61 +33,39 @@ COLD_START_BUDGET_MS = 250
 
 
 def api_bench_database(ctx: BenchContext) -> str:
-    """The database this section reads. Until the loaders' `bench_database_url(ctx)` (the demo
-    shop at >= 500k orders) is in this branch, it builds its own: what the two endpoints read
-    (shops, members, sync runs). Switching is this one function."""
+    """The benchmark database (tests/bench/data.py: bench.myshopify.com, >= 500k orders), with a
+    member to read it and the reliability tables filled as their jobs would: the quality checks
+    and the anomaly detector run on the bench shop now."""
     if "api_database_url" in ctx.shared:
         return str(ctx.shared["api_database_url"])
-    cluster = LocalCluster()
-    cluster.up()
-    with connect(cluster.admin_url()) as admin:
-        admin.execute(f'drop database if exists "{BENCH_DB}" with (force)')
-        admin.execute(f'create database "{BENCH_DB}" owner postgres')
-    cluster.apply_platform(BENCH_DB)
-    url = cluster.url(BENCH_DB)
+    url = bench_database_url(ctx)
     with connect(url) as conn:
-        migrations.migrate(conn)
         with conn.transaction():
+            shop_id = conn.execute("select id from public.shops where domain = %s", (SHOP,)).fetchone()[0]
+            conn.execute("insert into auth.users (email) values (%s) on conflict (email) do nothing", (USER_EMAIL,))
             conn.execute(
-                "insert into public.shops (domain, name)"
-                " select format('bench-%%s.myshopify.com', i), format('Bench %%s', i) from generate_series(1, %s) i",
-                (SHOPS,),
+                "insert into public.shop_members (shop_id, user_id, role)"
+                " select %s, id, 'admin' from auth.users where email = %s on conflict do nothing",
+                (shop_id, USER_EMAIL),
             )
-            conn.execute(
-                "insert into auth.users (email) select format('user%%s@bench.test', i) from generate_series(0, %s) i",
-                (USERS - 1,),
-            )
-            # user0 is admin of every shop; the others view one shop each
-            conn.execute(
-                """
-                insert into public.shop_members (shop_id, user_id, role)
-                select s.id, u.id, case when u.email = 'user0@bench.test' then 'admin' else 'viewer' end
-                from auth.users u join public.shops s
-                  on u.email = 'user0@bench.test'
-                  or s.domain = format('bench-%s.myshopify.com', substring(u.email from 'user(\\d+)@')::int % 10 + 1)
-                """
-            )
-            conn.execute(
-                """
-                insert into public.sync_runs (shop_id, source, started_at, finished_at, status, rows_loaded,
-                                              max_data_at, error)
-                select s.id, (array['shopify_orders','shopify_products','gsc','ga4','events'])[1 + g %% 5],
-                       now() - g * interval '7 minutes', now() - g * interval '7 minutes' + interval '40 seconds',
-                       case when g %% 97 = 0 then 'failed' else 'succeeded' end, (g * 37) %% 5000,
-                       now() - g * interval '7 minutes' - interval '1 hour',
-                       case when g %% 97 = 0 then 'upstream timeout' end
-                from public.shops s, generate_series(1, %s) g
-                """,
-                (RUNS_PER_SHOP,),
-            )
+        conn.execute("select private.run_quality_checks(now(), %s)", (shop_id,))
+        conn.execute("select private.detect_anomalies(%s)", (shop_id,))
+        conn.execute("delete from private.api_cache")  # earlier runs' entries would turn misses into hits
         conn.execute("analyze")
+        counts = conn.execute(
+            "select (select count(*) from public.shopify_orders where shop_id = %(s)s),"
+            " (select count(*) from public.sync_runs where shop_id = %(s)s),"
+            " (select count(*) from public.data_sources where shop_id = %(s)s),"
+            " (select count(*) from public.data_quality_checks where shop_id = %(s)s),"
+            " (select count(*) from public.alerts where shop_id = %(s)s),"
+            " (select count(*) from public.anomalies where shop_id = %(s)s)",
+            {"s": shop_id},
+        ).fetchone()
     ctx.shared["api_database_url"] = url
+    ctx.shared["api_database_counts"] = dict(
+        zip(("orders", "sync runs", "sources", "checks", "alerts", "anomalies"), counts, strict=True)
+    )
     return url
-
-
-def _drop_database() -> None:
-    with connect(LocalCluster().admin_url()) as admin:
-        admin.execute(f'drop database if exists "{BENCH_DB}" with (force)')
 
 
 def _free_port() -> int:
@@ -142,61 +118,82 @@ def _stop(server: subprocess.Popen) -> None:
         server.wait()
 
 
-def _tokens(url: str) -> dict[str, str]:
+def _token(url: str) -> str:
     from opsdata.api.commands import make_token
 
     with connect(url) as conn:
-        rows = conn.execute("select email, id from auth.users where email in ('user0@bench.test', 'user1@bench.test')")
-        return {email: make_token(str(uid), email) for email, uid in rows}
+        row = conn.execute("select id from auth.users where email = %s", (USER_EMAIL,)).fetchone()
+    return make_token(str(row[0]), USER_EMAIL)
+
+
+def _next_cursor(client: httpx.Client, path: str, params: dict, pages: int) -> str:
+    cursor = None
+    for _ in range(pages):
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        cursor = client.get(path, params=query).json()["meta"]["next_cursor"]
+    assert cursor, f"{path} has fewer than {pages + 1} pages"
+    return cursor
 
 
 def _scenarios(base: str, token: str, *, cached: bool) -> list[dict]:
     headers = {"Authorization": f"Bearer {token}"}
-    shops = [f"bench-{i}.myshopify.com" for i in range(1, SHOPS + 1)]
-    # the cursor of page 10 of each shop, to measure a deep keyset page
-    deep = []
+    shop = {"shop": SHOP}
     with httpx.Client(base_url=base, headers=headers) as client:
-        for shop in shops:
-            cursor = None
-            for _ in range(9):
-                params = {"shop": shop, "limit": 50, **({"cursor": cursor} if cursor else {})}
-                cursor = client.get("/api/data/sync-runs", params=params).json()["meta"]["next_cursor"]
-            deep.append(str(httpx.URL("/api/data/sync-runs", params={"shop": shop, "limit": 50, "cursor": cursor})))
+        runs_page_10 = _next_cursor(client, "/api/data/sync-runs", {**shop, "limit": 50}, 9)
+        anomalies_page_2 = _next_cursor(client, "/api/data/anomalies", {**shop, "limit": 20}, 1)
+
+    def url(path: str, **params: object) -> str:
+        return str(httpx.URL(path, params={**shop, **params}))
+
     plain = [
-        ("/health", ["/health"]),
-        ("/api/data/shops", ["/api/data/shops"]),
-        ("/api/data/sync-runs (page 1, 50 rows)", [f"/api/data/sync-runs?shop={s}&limit=50" for s in shops]),
-        ("/api/data/sync-runs (page 10 via cursor)", deep),
-        (
-            "/api/data/sync-runs (source filter, 500 rows)",
-            [f"/api/data/sync-runs?shop={s}&source=ga4&limit=500" for s in shops],
-        ),
+        ("/health", "/health"),
+        ("/api/data/shops", "/api/data/shops"),
+        ("/api/data/sync-runs (page 1, 50 rows)", url("/api/data/sync-runs", limit=50)),
+        ("/api/data/sync-runs (page 10 via cursor)", url("/api/data/sync-runs", limit=50, cursor=runs_page_10)),
+        ("/api/data/sync-runs (source filter, all rows)", url("/api/data/sync-runs", source="ga", limit=500)),
+        ("/api/data/data-quality (every source, latest checks)", url("/api/data/data-quality")),
+        ("/api/data/alerts (page 1, 50 rows)", url("/api/data/alerts", limit=50)),
+        ("/api/data/anomalies (page 1, 20 rows)", url("/api/data/anomalies", limit=20)),
+        ("/api/data/anomalies (page 2 via cursor)", url("/api/data/anomalies", limit=20, cursor=anomalies_page_2)),
+        ("/api/data/anomaly-series", url("/api/data/anomaly-series")),
+        ("/api/data/source-daily-rows (30 days)", url("/api/data/source-daily-rows", days=30)),
+        ("/api/data/source-daily-rows (180 days)", url("/api/data/source-daily-rows", days=180)),
     ]
     scenarios = [
         {
             "name": name,
-            "urls": urls,
+            "urls": [target],
             "headers": headers,
             "requests": REQUESTS,
             "concurrency": CONCURRENCY,
-            "warmup": len(urls),
+            "warmup": 1,
             "cached": cached and name != "/health",
         }
-        for name, urls in plain
+        for name, target in plain
     ]
     if cached:  # every request a new key: query plus cache write, on the cache-enabled server
-        misses = [f"/api/data/sync-runs?shop={s}&limit={n}" for n in range(26, 76) for s in shops]
-        scenarios.append(
-            {
-                "name": "/api/data/sync-runs (page 1, cache miss + write)",
-                "urls": misses,
-                "headers": headers,
-                "requests": len(misses),
-                "concurrency": CONCURRENCY,
-                "warmup": 0,
-                "cached": False,
-            }
-        )
+        for name, misses in [
+            (
+                "/api/data/sync-runs (page 1, cache miss + write)",
+                [url("/api/data/sync-runs", limit=n) for n in range(1, 501)],
+            ),
+            (
+                "/api/data/source-daily-rows (cache miss + write)",
+                [url("/api/data/source-daily-rows", days=n) for n in range(1, 367)],
+            ),
+        ]:
+            scenarios.append(
+                {
+                    "name": name,
+                    "urls": misses,
+                    "headers": headers,
+                    "requests": len(misses),
+                    "concurrency": CONCURRENCY,
+                    "warmup": 0,
+                    "cached": False,
+                    "label": "miss",
+                }
+            )
     return scenarios
 
 
@@ -279,7 +276,8 @@ def _cold_start(url: str, token: str) -> tuple[list[list[object]], str]:
     cases = [
         ("GET /health", _event("/health", "", None)),
         ("GET /api/data/shops (JWT + query)", _event("/api/data/shops", "", token)),
-        ("GET /api/data/sync-runs (JWT + query)", _event("/api/data/sync-runs", "shop=bench-1.myshopify.com", token)),
+        ("GET /api/data/sync-runs (JWT + query)", _event("/api/data/sync-runs", f"shop={SHOP}", token)),
+        ("GET /api/data/data-quality (JWT + query)", _event("/api/data/data-quality", f"shop={SHOP}", token)),
     ]
     for label, event in cases:
         samples = []
@@ -343,34 +341,30 @@ def _bundle_size() -> list[list[object]]:
 def run(ctx: BenchContext) -> list[Result]:
     url = api_bench_database(ctx)
     load_before = os.getloadavg()[0]
-    try:
-        tokens = _tokens(url)
-        admin = tokens["user0@bench.test"]
-        rows: list[list[object]] = []
-        for cached in (True, False):
-            server, base = _start_server(url, cache=cached)
-            try:
-                scenarios = _scenarios(base, admin, cached=cached)
-                for result, spec in zip(_drive(base, scenarios), scenarios, strict=True):
-                    lat = result["latencies_ms"]
-                    rows.append(
-                        [
-                            result["name"],
-                            "cached" if spec["cached"] else "uncached",
-                            len(lat),
-                            CONCURRENCY,
-                            percentile(lat, 50),
-                            percentile(lat, 95),
-                            percentile(lat, 99),
-                            len(lat) / result["seconds"],
-                            result["errors"],
-                        ]
-                    )
-            finally:
-                _stop(server)
-        cold, scheduling = _cold_start(url, admin)
-    finally:
-        _drop_database()
+    admin = _token(url)
+    rows: list[list[object]] = []
+    for cached in (True, False):
+        server, base = _start_server(url, cache=cached)
+        try:
+            scenarios = _scenarios(base, admin, cached=cached)
+            for result, spec in zip(_drive(base, scenarios), scenarios, strict=True):
+                lat = result["latencies_ms"]
+                rows.append(
+                    [
+                        result["name"],
+                        spec.get("label") or ("cached" if spec["cached"] else "uncached"),
+                        len(lat),
+                        CONCURRENCY,
+                        percentile(lat, 50),
+                        percentile(lat, 95),
+                        percentile(lat, 99),
+                        len(lat) / result["seconds"],
+                        result["errors"],
+                    ]
+                )
+        finally:
+            _stop(server)
+    cold, scheduling = _cold_start(url, admin)
     load = f"load average (1 min) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores"
     return [
         Result(
@@ -378,8 +372,9 @@ def run(ctx: BenchContext) -> list[Result]:
             ["endpoint", "cache", "requests", "clients", "p50 ms", "p95 ms", "p99 ms", "req/s", "errors"],
             rows,
             [
-                f"data: {SHOPS} shops x {RUNS_PER_SHOP:,} sync runs, {USERS} users (api_bench_database);"
-                " budget: p95 <= 20 ms for simple reads (DESIGN.md)",
+                "data: the benchmark database (tests/bench/data.py), "
+                + ", ".join(f"{n:,} {what}" for what, n in ctx.shared["api_database_counts"].items())
+                + f" of {SHOP}; budget: p95 <= 20 ms for simple reads (DESIGN.md)",
                 "cached: the server with the shared cache on, after one warm-up request per URL;"
                 " uncached: OPSDATA_API_CACHE=false (query only)",
             ],

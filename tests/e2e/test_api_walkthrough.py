@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-
 import httpx
-import pytest
 from click.testing import CliRunner
 
-from api_support import free_port
+from api_support import opsdata_serve
 from opsdata import cli
 from opsdata.core.db import connect
 
@@ -42,26 +35,7 @@ def test_token_then_serve_then_curl(use_database: str) -> None:
             " where domain = 'walkthrough.myshopify.com'"
         )
     # When `opsdata serve` runs as its own process
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": use_database, "POWERTOOLS_LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "opsdata.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                pytest.fail(f"server did not start: {server.stderr.read().decode() if server.stderr else ''}")
-            time.sleep(0.2)
+    with opsdata_serve(use_database) as base:
         # Then curl with the token gets the user's data
         headers = {"Authorization": f"Bearer {token}"}
         shops = httpx.get(f"{base}/api/data/shops", headers=headers).json()
@@ -70,10 +44,3 @@ def test_token_then_serve_then_curl(use_database: str) -> None:
             f"{base}/api/data/sync-runs", params={"shop": "walkthrough.myshopify.com"}, headers=headers
         ).json()
         assert [r["source"] for r in runs["data"]] == ["shopify_orders"] and runs["meta"]["total"] == 1
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()

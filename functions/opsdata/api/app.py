@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from opsdata import __version__
 from opsdata.api.endpoint import Endpoint, Page, run_endpoint
 from opsdata.api.routes import ENDPOINTS
+from opsdata.api.status_page import STATUS_PATH, status_route
 from opsdata.core.auth import AuthError, JwksCache, KeysUnavailable, TokenVerifier
 from opsdata.core.db import database_url
 from opsdata.core.envelope import ApiError, error_body, from_database_error, internal_error
@@ -38,6 +39,8 @@ from opsdata.core.settings import Settings, get_settings
 
 MAX_QUERY_STRING = 2048
 OPENAPI_PATH = "/api/data/openapi.json"
+# The only routes answered without a bearer token: neither returns data.
+PUBLIC_PATHS = ("/health", STATUS_PATH)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -275,7 +278,12 @@ def create_app(
 ) -> Starlette:
     ctx = context or build_context(settings or get_settings())
     endpoints = ENDPOINTS if endpoints is None else endpoints
-    routes = [_health_route(ctx), _openapi_route(ctx, endpoints), *(_endpoint_route(ctx, e) for e in endpoints)]
+    routes = [
+        _health_route(ctx),
+        status_route(_guarded),
+        _openapi_route(ctx, endpoints),
+        *(_endpoint_route(ctx, e) for e in endpoints),
+    ]
     app = Starlette(
         routes=routes,
         middleware=[Middleware(RequestContext)],

@@ -1,7 +1,7 @@
 """AWS Lambda entry point for the read API: the ASGI app behind Mangum (API Gateway HTTP API v2).
 
 Cold start: settings, with the secrets read from SSM Parameter Store when their parameter names
-are configured (Powertools Parameters; boto3 is imported only then), then the app. The app opens
+are configured (opsdata.core.secrets), then the app. The app opens
 its one database connection on the first request and keeps it for the execution environment.
 
 API Gateway puts a named stage in the path (`/prod/api/data/shops`; the `$default` stage does
@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from opsdata.core.db import database_url
+from opsdata.core.secrets import with_secrets
 from opsdata.core.session import ConnectionSlots
 from opsdata.core.settings import LOCAL_CURSOR_SECRET, LOCAL_JWT_SECRET, LOCAL_SUPABASE_URL, Settings, get_settings
 
@@ -23,25 +24,7 @@ class ConfigurationError(RuntimeError):
 
 def lambda_settings(settings: Settings | None = None) -> Settings:
     """Settings with the SSM-held secrets filled in; refuses local development defaults on Lambda."""
-    settings = settings or get_settings()
-    names = {
-        "database_url": settings.database_url_parameter,
-        "supabase_jwt_secret": settings.jwt_secret_parameter,
-        "cursor_secret": settings.cursor_secret_parameter,
-    }
-    wanted = {field: name for field, name in names.items() if name}
-    if wanted:
-        from aws_lambda_powertools.utilities import parameters
-        from pydantic import SecretStr
-
-        values = parameters.get_parameters_by_name(
-            {name: {"decrypt": True} for name in wanted.values()}, max_age=900, raise_on_error=True
-        )
-        update: dict[str, Any] = {}
-        for field, name in wanted.items():
-            value = str(values[name])
-            update[field] = value if field == "database_url" else SecretStr(value)
-        settings = settings.model_copy(update=update)
+    settings = with_secrets(settings or get_settings(), ("database_url", "supabase_jwt_secret", "cursor_secret"))
     if settings.on_lambda:
         problems = []
         if not settings.database_url:
@@ -87,7 +70,7 @@ from aws_lambda_powertools.logging import correlation_paths  # noqa: E402
 from mangum import Mangum  # noqa: E402
 
 from opsdata.api.app import build_context, create_app  # noqa: E402
-from opsdata.core.observability import get_metrics, logger  # noqa: E402
+from opsdata.core.observability import count, get_metrics, logger  # noqa: E402
 
 app = create_app(context=build_context(_settings, _slots))
 _asgi = Mangum(app, lifespan="off")
@@ -100,11 +83,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response = _asgi(strip_base_path(event, _settings.api_base_path), context)
     status = int(response.get("statusCode", 500))
     headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
-    from aws_lambda_powertools.metrics import MetricUnit
-
-    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+    count("Requests")
     if status >= 500:
-        metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
+        count("ServerErrors")
     if headers.get("x-cache") in ("hit", "miss"):
-        metrics.add_metric(name=f"Cache{headers['x-cache'].capitalize()}", unit=MetricUnit.Count, value=1)
+        count(f"Cache{headers['x-cache'].capitalize()}")
     return response

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from opsdata.api.endpoint import STATEMENT_TIMEOUT_MS, Endpoint
+from opsdata.api.status_page import STATUS_PATH
 
 REF = "#/components/schemas/{model}"
 
@@ -130,6 +131,24 @@ def build_document(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
             "summary": "Liveness: the database answers (no authentication)",
             "security": [],
             "responses": {"200": {"description": "ok"}, "503": {"description": "database unavailable"}},
+        }
+    }
+    paths[STATUS_PATH] = {
+        "get": {
+            "operationId": "status_page",
+            "summary": "The data status page (HTML; no authentication: it holds no data)",
+            "description": "A self-contained page that signs in with a Supabase access token (pasted, or"
+            " `/status#access_token=...`) and reads /api/data/shops, data-quality, alerts, anomalies,"
+            " anomaly-series and source-daily-rows with it. A token in the query string is refused (400).",
+            "security": [],
+            "responses": {
+                "200": {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}},
+                "304": {"description": "Not modified"},
+                "400": {
+                    "description": "An access token in the query string",
+                    "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
+                },
+            },
         }
     }
     return {

@@ -1,8 +1,11 @@
-"""The one module that creates the Powertools Logger and Metrics; everyone imports them from here.
+"""The one module that creates the Powertools Logger and Metrics; every handler imports them from here.
 
-The Logger writes JSON lines (service, level, message, correlation_id) on Lambda and locally.
-Metrics (CloudWatch EMF on stdout) are created on first use: only the Lambda handlers flush
-them, and their import is not paid by code that never records one.
+The Logger writes JSON lines (service, level, message, correlation_id) on Lambda and locally;
+handlers set the correlation id with `logger.inject_lambda_context(correlation_id_path=...)`
+(API Gateway's request id, the schedule's execution id, the SQS message id per record).
+Metrics (CloudWatch EMF on stdout) are created on first use: handlers decorate themselves with
+`get_metrics().log_metrics` and record with `count()`; code that never records one never
+imports them.
 """
 
 from __future__ import annotations
@@ -27,3 +30,10 @@ def get_metrics() -> Metrics:
     from aws_lambda_powertools.metrics import Metrics
 
     return Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+
+
+def count(name: str, value: int = 1) -> None:
+    """Add `value` to the Count metric `name` (flushed by the handler's log_metrics decorator)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    get_metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)

@@ -122,9 +122,23 @@ def _step_summary(ctx: DemoContext) -> None:
     console.print(table)
 
 
+def _step_reliability(ctx: DemoContext) -> None:
+    from opsdata.reliability.demo import step_reliability
+
+    step_reliability(ctx)
+
+
+def _step_status_page(ctx: DemoContext) -> None:
+    from opsdata.reliability.demo import step_status_page
+
+    step_status_page(ctx)
+
+
 DEMO_STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("demo shop", _step_demo_shop),
     ("summary", _step_summary),
+    ("data reliability", _step_reliability),
+    ("status page", _step_status_page),
 ]
 
 

@@ -22,12 +22,12 @@ from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
+from opsdata.core.observability import count, get_metrics, logger
 from opsdata.core.safe_http import SafeHttpClient
 from opsdata.core.settings import get_settings
 from opsdata.etl.chatwoot.attachments import (
@@ -39,7 +39,7 @@ from opsdata.etl.chatwoot.attachments import (
 )
 from opsdata.etl.chatwoot.storage import Store, open_store
 
-logger = Logger(service="opsdata-attachments")
+metrics = get_metrics()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 POLICY = FetchPolicy()
 IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600
@@ -96,15 +96,18 @@ def runtime() -> Runtime:
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:
+    logger.set_correlation_id(record.message_id)
     message = AttachmentMessage.model_validate_json(record.body)
     rt = runtime()
     result = rt.download(request=message.model_dump())
     outcome = replace(AttachmentOutcome(**result), key=message.key)
     rt.store.write(outcome_path(message.key), json.dumps(asdict(outcome)).encode(), content_type="application/json")
     logger.info("attachment done", extra={"key": message.key, "status": outcome.status, "reason": outcome.reason})
+    count(f"Attachments{outcome.status.capitalize()}")
     return asdict(outcome)
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     runtime().register_context(context)

@@ -21,14 +21,15 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import psycopg
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter
 
-from opsdata.core.db import connect
+from opsdata.core.db import connect, database_url
+from opsdata.core.observability import logger
+from opsdata.core.secrets import with_secrets
 from opsdata.core.settings import get_settings
 from opsdata.etl.chatwoot.export_pipeline import (
     AwsEnv,
@@ -47,9 +48,7 @@ from opsdata.etl.chatwoot.exports import (
     shop_from_key,
 )
 from opsdata.etl.chatwoot.reader import InputError
-from opsdata.jobs.common import job_database_url
 
-logger = Logger(service="opsdata-chatwoot-exports")
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600
 WORK = TypeAdapter(WorkMessage)
@@ -61,7 +60,7 @@ def connection() -> psycopg.Connection:
     """One connection per execution environment, replaced when it died while the function was frozen."""
     global _connection
     if _connection is None or _connection.closed or _connection.broken:
-        _connection = connect(job_database_url())
+        _connection = connect(database_url(with_secrets(get_settings(), ("database_url",))))
     return _connection
 
 

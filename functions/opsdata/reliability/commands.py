@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from opsdata.core.db import connect, database_url
+from opsdata.core.db import connect
 from opsdata.core.settings import get_settings
+
+if TYPE_CHECKING:
+    from opsdata.reliability.summary import ShopReliability
 
 
 def _fail(message: str) -> None:
@@ -16,12 +21,9 @@ def _fail(message: str) -> None:
 
 
 def _database() -> str:
-    settings = get_settings()
-    if settings.uses_local_cluster:
-        from opsdata.localstack import LocalCluster
+    from opsdata.cli import _ensure_database  # cli imports this module: import at call time
 
-        LocalCluster(settings).up()
-    return database_url(settings)
+    return _ensure_database()
 
 
 @click.group()
@@ -107,11 +109,11 @@ def alerts() -> None:
 @alerts.command("deliver")
 def alerts_deliver() -> None:
     """Send queued alerts to the webhook (ALERT_WEBHOOK_URL or ALERT_WEBHOOK_URL_PARAMETER) now."""
-    from opsdata.jobs.deliver_alerts import webhook_url
-    from opsdata.reliability.delivery import WebhookConfigError, deliver_alerts
+    from opsdata.core.secrets import with_secrets
+    from opsdata.reliability.delivery import WebhookConfigError, configured_webhook_url, deliver_alerts
 
     try:
-        url = webhook_url()
+        url = configured_webhook_url(with_secrets(get_settings(), ("alert_webhook_url",)))
         with connect(_database()) as conn:
             report = deliver_alerts(conn, url)
     except WebhookConfigError as exc:
@@ -128,12 +130,9 @@ def quality() -> None:
 @click.option("--shop", "domain", help="Only this shop (its domain).")
 def quality_check(domain: str | None) -> None:
     """Run the quality checks and the anomaly detector now, then show each source's status."""
-    from rich.console import Console
-    from rich.table import Table
-
+    from opsdata.cli import _console
     from opsdata.reliability.summary import refresh_and_summarize
 
-    colors = {"green": "green", "yellow": "yellow", "red": "red", "grey": "bright_black"}
     with connect(_database()) as conn:
         shop_id = None
         if domain:
@@ -142,24 +141,45 @@ def quality_check(domain: str | None) -> None:
                 _fail(f"no shop with domain {domain}")
             shop_id = row[0]
         shops = refresh_and_summarize(conn, shop_id=shop_id)
-    console = Console(highlight=False, soft_wrap=True)
+    console = _console()
     for shop in shops:
-        table = Table(title=f"data sources of {shop.domain}")
-        for column in ("source", "status", "last sync", "data through", "why"):
-            table.add_column(column)
-        for s in shop.sources:
-            table.add_row(
-                s.label,
-                f"[{colors[s.status]}]{s.status}[/]",
-                f"{s.last_sync_at:%Y-%m-%d %H:%M}" if s.last_sync_at else "never",
-                f"{s.data_through:%Y-%m-%d %H:%M}" if s.data_through else "unknown",
-                s.message or "",
-            )
-        console.print(table)
-        for a in shop.anomalies:
-            console.print(
-                f"  anomaly: {a.series} on {a.observed_on}: {a.value:g} (expected {a.expected:g}, {a.direction}"
-                f"{', level shift' if a.kind == 'level_shift' else ''})"
-            )
-        if shop.insufficient_history:
-            console.print(f"  not judged yet (insufficient history): {', '.join(shop.insufficient_history)}")
+        print_shop_reliability(console, shop)
+
+
+def print_shop_reliability(console: Any, shop: ShopReliability, notes: dict[str, str] | None = None) -> None:
+    """The sources' statuses as a table, then the newest anomalies and the series not judged yet.
+
+    `notes` adds a remark under a source's reason (the demo labels its deliberately stale source).
+    """
+    from rich import box
+    from rich.table import Table
+
+    colors = {"green": "green", "yellow": "yellow", "red": "red", "grey": "bright_black"}
+    console.width = max(console.width, 120)  # piped output (make, CI) would otherwise wrap at 80
+    table = Table(title=f"data sources of {shop.domain}", box=box.SIMPLE_HEAD, title_justify="left")
+    for column in ("source", "status", "last sync (UTC)", "data through (UTC)", "why"):
+        table.add_column(column, no_wrap=column != "why")
+    for s in shop.sources:
+        why = s.message or ""
+        if notes and s.source in notes:
+            why += f"\n[bold]{notes[s.source]}[/bold]"
+        table.add_row(
+            s.label,
+            f"[{colors[s.status]}]{s.status}[/]",
+            f"{s.last_sync_at.astimezone(UTC):%Y-%m-%d %H:%M}" if s.last_sync_at else "never",
+            f"{s.data_through.astimezone(UTC):%Y-%m-%d %H:%M}" if s.data_through else "unknown",
+            why,
+        )
+    console.print(table)
+    if shop.anomalies:
+        shown = len(shop.anomalies)
+        console.print(f"anomalies found in {shop.domain}'s data ({shown} newest of {shop.anomalies_total}):")
+    else:
+        console.print(f"no anomalies found in {shop.domain}'s data")
+    for a in shop.anomalies:
+        console.print(
+            f"  {a.observed_on}  {a.series}: {a.value:,.0f} (expected {a.expected:,.0f}, {a.direction}"
+            f"{', level shift' if a.kind == 'level_shift' else ''})"
+        )
+    if shop.insufficient_history:
+        console.print(f"not judged yet (insufficient history): {', '.join(shop.insufficient_history)}")

@@ -22,6 +22,8 @@ import psycopg
 from psycopg.rows import class_row
 from pydantic import BaseModel
 
+from opsdata.core.settings import Settings
+
 TRANSIENT_STATUS = {408, 425, 429, 500, 502, 503, 504}
 SEVERITY_ICON = {"critical": ":red_circle:", "warning": ":large_yellow_circle:", "info": ":large_green_circle:"}
 
@@ -55,6 +57,13 @@ class _Failure(Exception):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+def configured_webhook_url(settings: Settings) -> str:
+    """The webhook from the settings (with SSM secrets already filled in), or a clear error."""
+    if settings.alert_webhook_url is None:
+        raise WebhookConfigError("no alert webhook: set ALERT_WEBHOOK_URL or ALERT_WEBHOOK_URL_PARAMETER")
+    return settings.alert_webhook_url.get_secret_value()
 
 
 def check_webhook_url(url: str) -> str:

@@ -32,7 +32,8 @@ class ShopReliability(BaseModel):
     shop_id: UUID
     domain: str
     sources: list[SourceStatus]
-    anomalies: list[AnomalyLine]
+    anomalies: list[AnomalyLine]  # the newest ones
+    anomalies_total: int
     insufficient_history: list[str]
 
 
@@ -57,6 +58,7 @@ def refresh_and_summarize(
                 " from public.list_anomalies(%s, p_limit => %s)",
                 (shop["id"], anomalies_limit),
             ).fetchall()
+            total = cur.execute("select public.count_anomalies(%s) as n", (shop["id"],)).fetchone()
             learning = cur.execute(
                 "select series from public.anomaly_series_status(%s) where state = 'insufficient_history'",
                 (shop["id"],),
@@ -67,6 +69,7 @@ def refresh_and_summarize(
                     domain=shop["domain"],
                     sources=[SourceStatus(**s) for s in sources],
                     anomalies=[AnomalyLine(**a) for a in found],
+                    anomalies_total=total["n"] if total else 0,
                     insufficient_history=[r["series"] for r in learning],
                 )
             )

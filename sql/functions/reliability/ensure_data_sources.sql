@@ -1,6 +1,7 @@
 -- ensure_data_sources: every source that appears in a shop's sync_runs gets a data_sources row,
 -- with its kind's defaults (private.source_defaults) or, for a source nobody configured, the
 -- general defaults (warn 24 h, error 48 h, no lag). Marked is_auto_configured. Returns how many.
+-- Untracked sources (source_defaults.is_tracked = false: bookkeeping runs) are skipped.
 create or replace function private.ensure_data_sources()
 returns integer
 language sql
@@ -8,6 +9,7 @@ set search_path = ''
 as $$
   with seen as (
     select distinct r.shop_id, r.source from public.sync_runs r
+    where not exists (select 1 from private.source_defaults u where u.source = r.source and not u.is_tracked)
   ),
   inserted as (
     insert into public.data_sources (shop_id, source, warn_after, error_after, expected_lag, is_auto_configured)

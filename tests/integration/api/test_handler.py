@@ -6,25 +6,14 @@ import importlib
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from types import ModuleType
 
 import pytest
 
+from lambda_support import LambdaContext
 from opsdata.core.settings import get_settings
 
 from .conftest import World
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "opsdata-api"
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = "arn:aws:lambda:eu-central-1:123456789012:function:opsdata-api"
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-    log_group_name: str = "/aws/lambda/opsdata-api"
-    log_stream_name: str = "2026/11/29/[$LATEST]abcdef"
 
 
 def http_api_event(
@@ -224,3 +213,13 @@ def test_warm_invocations_reuse_one_connection_and_leave_no_threads(handler: Mod
         assert response["statusCode"] == 200
     assert slots.run(lambda conn: conn.info.backend_pid) == pid
     assert threading.active_count() <= threads + 1
+
+
+def test_the_status_page_through_lambda_under_a_named_stage(handler: ModuleType) -> None:
+    event = http_api_event("/status", stage="prod", headers={"accept": "text/html"})
+    response = handler.handler(event, LambdaContext())
+    assert response["statusCode"] == 200 and not response["isBase64Encoded"]
+    assert response["headers"]["content-type"] == "text/html; charset=utf-8"
+    assert "frame-ancestors 'none'" in response["headers"]["content-security-policy"]
+    # the page finds the API next to itself: /prod/status reads /prod/api/data/...
+    assert 'location.pathname.replace(/\\/status\\/?$/, "/") + "api/data/"' in response["body"]

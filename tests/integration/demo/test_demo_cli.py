@@ -32,8 +32,38 @@ def test_demo_loads_the_default_shop_once_and_prints_the_same_summary_twice(use_
     second = CliRunner().invoke(cli.main, ["demo"])
     assert second.exit_code == 0
     assert "nothing rewritten" in second.output
-    summary = first.output.split("what is loaded", 1)[1]
-    assert second.output.split("what is loaded", 1)[1] == summary
+    summary = first.output.split("what is loaded", 1)[1].split("data reliability", 1)[0]
+    assert second.output.split("what is loaded", 1)[1].split("data reliability", 1)[0] == summary
+
+
+def test_demo_shows_source_statuses_a_deliberately_stale_red_source_and_anomalies(use_database: str) -> None:
+    from opsdata.core.db import connect
+
+    first = CliRunner().invoke(cli.main, ["demo"])
+    assert first.exit_code == 0, first.output
+    reliability = first.output.split("data reliability", 1)[1]
+    stale = next(line for line in reliability.splitlines() if line.strip().startswith("demo_stale_feed"))
+    assert " red " in stale
+    assert "deliberately stale for the demonstration" in reliability
+    for source in ("Shopify", "Google Search Console", "Google Analytics", "Storefront events"):
+        assert source in reliability
+    assert "demo_data" not in reliability  # the generator's bookkeeping run is not a data source
+    assert "anomalies found in demo.myshopify.com's data" in reliability
+    assert "http://127.0.0.1:8000/status" in reliability
+    assert "opsdata token --email you@example.com --shop demo.myshopify.com" in reliability
+    # Then a second run changes nothing it should not: still red, no new alert, no regeneration
+    with connect(use_database) as conn:
+        alerts = conn.execute("select count(*) from public.alerts").fetchone()[0]
+    second = CliRunner().invoke(cli.main, ["demo"])
+    assert "nothing rewritten" in second.output and "deliberately stale" in second.output
+    with connect(use_database) as conn:
+        assert conn.execute("select count(*) from public.alerts").fetchone()[0] == alerts
+        status, last = conn.execute(
+            "select d.status, max(r.finished_at) from public.data_sources d join public.sync_runs r"
+            " using (shop_id, source) where d.source = 'demo_stale_feed' group by d.status"
+        ).fetchone()
+        age = conn.execute("select now() - %s", (last,)).fetchone()[0]
+    assert status == "red" and 71.9 * 3600 < age.total_seconds() < 72.1 * 3600
 
 
 def test_demo_data_refuses_a_shop_with_data_it_did_not_write(use_database: str) -> None:

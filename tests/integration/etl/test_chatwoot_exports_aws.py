@@ -94,7 +94,7 @@ class Stack:
 
 
 def _reset_runtimes(exports: Any, attachment_worker: Any) -> None:
-    from opsdata.jobs.common import clear_parameter_cache
+    from opsdata.core.secrets import clear_cache as clear_parameter_cache
 
     get_settings.cache_clear()
     clear_parameter_cache()

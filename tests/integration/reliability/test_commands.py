@@ -28,13 +28,14 @@ def test_quality_check_shows_a_stale_source_red(use_database: str) -> None:
     stale_and_fresh_shop(use_database)
     result = CliRunner().invoke(cli.main, ["quality", "check", "--shop", "demo-rel.myshopify.com"])
     assert result.exit_code == 0, result.output
-    rows = {
-        line.split("│")[1].strip(): line.split("│")[2].strip()
+    status = {
+        label: line.split(label, 1)[1].split()[0]
         for line in result.output.splitlines()
-        if line.startswith("│ ") and line.split("│")[1].strip()
+        for label in ("Google Analytics", "Shopify")
+        if line.strip().startswith(label)
     }
-    assert rows["Google"] == "red"  # the label wraps: "Google / Analytics"
-    assert rows["Shopify"] == "grey"  # fresh, but no volume history yet: not vouched for
+    assert status["Google Analytics"] == "red"
+    assert status["Shopify"] == "grey"  # fresh, but no volume history yet: not vouched for
     assert "insufficient history" in result.output
     unknown = CliRunner().invoke(cli.main, ["quality", "check", "--shop", "nope.myshopify.com"])
     assert unknown.exit_code == 1 and "no shop with domain" in unknown.output

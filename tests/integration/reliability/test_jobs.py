@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from lambda_support import LambdaContext
+from opsdata.core import secrets
 from opsdata.core.db import connect
 from opsdata.core.settings import get_settings
-from opsdata.jobs.common import clear_parameter_cache
 from opsdata.reliability.backup import backup_name, read_backup
 from support import make_shop
 from webhook_server import webhook_server
@@ -32,10 +33,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
         monkeypatch.setenv(key, value)
     from moto import mock_aws
 
-    clear_parameter_cache()
+    secrets.clear_cache()
     with mock_aws():
         yield
-    clear_parameter_cache()
+    secrets.clear_cache()
     get_settings.cache_clear()
 
 
@@ -59,7 +60,7 @@ def test_the_daily_backup_lands_in_s3_and_old_ones_are_pruned(
     get_settings.cache_clear()
 
     event = {"task": "backup", "scheduled_time": run_at.isoformat(), "execution_id": "exec-1"}
-    result = handler(event, None)
+    result = handler(event, LambdaContext())
 
     newest = backup_name(run_at)
     assert result["backup"] == f"s3://{BUCKET}/nightly/{newest}"
@@ -80,7 +81,7 @@ def test_the_daily_backup_lands_in_s3_and_old_ones_are_pruned(
     assert {t.qualified: t.rows for t in manifest.tables}["public.shops"] == 1
 
     # a retried invocation rewrites the same object instead of adding one
-    handler(event, None)
+    handler(event, LambdaContext())
     assert len(s3.list_objects_v2(Bucket=BUCKET)["Contents"]) == len(keys)
 
 
@@ -105,11 +106,7 @@ def test_alert_delivery_reads_its_secrets_from_ssm(
         monkeypatch.setenv("ALERT_WEBHOOK_URL_PARAMETER", "/opsdata/test/webhook")
         get_settings.cache_clear()
 
-        class Context:
-            def get_remaining_time_in_millis(self) -> int:
-                return 60_000
-
-        result = handler({"task": "deliver_alerts", "execution_id": "e-2"}, Context())
+        result = handler({"task": "deliver_alerts", "execution_id": "e-2"}, LambdaContext())
     assert result == {"task": "deliver_alerts", "execution_id": "e-2", "claimed": 1, "delivered": 1, "failed": 0}
     assert hook.received[0]["json"]["text"].startswith("Sessions dropped")
 
@@ -118,18 +115,51 @@ def test_a_malformed_schedule_event_is_rejected() -> None:
     from opsdata.jobs.deliver_alerts import handler
 
     with pytest.raises(ValidationError):
-        handler({"task": "reboot_everything"}, None)
+        handler({"task": "reboot_everything"}, LambdaContext())
 
 
 def test_delivery_without_a_webhook_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    from opsdata.jobs.deliver_alerts import webhook_url
-    from opsdata.reliability.delivery import WebhookConfigError
+    from opsdata.core.secrets import with_secrets
+    from opsdata.reliability.delivery import WebhookConfigError, configured_webhook_url
 
     monkeypatch.delenv("ALERT_WEBHOOK_URL", raising=False)
     monkeypatch.delenv("ALERT_WEBHOOK_URL_PARAMETER", raising=False)
     get_settings.cache_clear()
     try:
         with pytest.raises(WebhookConfigError, match="ALERT_WEBHOOK_URL or ALERT_WEBHOOK_URL_PARAMETER"):
-            webhook_url()
+            configured_webhook_url(with_secrets(get_settings(), ("alert_webhook_url",)))
     finally:
         get_settings.cache_clear()
+
+
+def test_job_logs_carry_the_execution_id_and_metrics_are_emf(
+    use_database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    import io
+    import json
+
+    from opsdata.core.observability import logger
+    from opsdata.jobs.deliver_alerts import handler
+
+    with connect(use_database) as conn:
+        shop = make_shop(conn, "observed.myshopify.com")
+        conn.execute("select private.enqueue_alert(%s, 'anomaly', 'warning', 'ga', 't', 'm', '{}', 'k')", (shop,))
+    log = io.StringIO()
+    previous = logger.registered_handler.setStream(log)
+    try:
+        with webhook_server() as hook:
+            monkeypatch.setenv("ALERT_WEBHOOK_URL", hook.url)
+            monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "opsdata-test")
+            get_settings.cache_clear()
+            handler({"task": "deliver_alerts", "execution_id": "exec-42"}, LambdaContext())
+    finally:
+        logger.registered_handler.setStream(previous)
+        get_settings.cache_clear()
+    lines = [json.loads(line) for line in (log.getvalue() + capsys.readouterr().out).splitlines() if line[:1] == "{"]
+    delivered = next(line for line in lines if line.get("message") == "alerts delivered")
+    assert delivered["correlation_id"] == "exec-42" and delivered["service"] == "opsdata"
+    assert delivered["delivered"] == 1 and delivered["function_name"] == "opsdata-api"
+    assert hook.url not in json.dumps(lines)  # the webhook URL is a secret
+    emf = next(line for line in lines if "_aws" in line)
+    values = {name: sum(v) if isinstance(v, list) else v for name, v in emf.items() if name.startswith("Alerts")}
+    assert values == {"AlertsDelivered": 1.0, "AlertsFailed": 0.0}
