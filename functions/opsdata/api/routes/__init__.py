@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from opsdata.api.endpoint import Endpoint
-from opsdata.api.routes import shops, sync_runs
+from opsdata.api.routes import affinity, baselines, shops, sync_runs
 
 ENDPOINTS: list[Endpoint] = [
     *shops.ENDPOINTS,
     *sync_runs.ENDPOINTS,
+    *affinity.ENDPOINTS,
+    *baselines.ENDPOINTS,
 ]
