@@ -11,6 +11,13 @@
 alter table private.affinity_baskets drop constraint if exists affinity_baskets_shop_id_fkey;
 alter table private.affinity_pair_totals drop constraint if exists affinity_pair_totals_shop_id_window_days_fkey;
 
+-- The daily refresh applies its changes with one upsert (a fifth cheaper than MERGE per row) and
+-- deletes the totals that reached 0 right after, in the same transaction. A check on n_together
+-- cannot stay: Postgres checks the row an upsert proposes before it finds the conflict, and that
+-- row carries the change (negative for pairs leaving the window), not the new total. The refresh
+-- raises instead if any total it wrote is negative (refresh_affinity.sql).
+alter table private.affinity_pair_totals drop constraint if exists affinity_pair_totals_n_together_check;
+
 -- ===== indexes ====================================================================
 -- Rules into a product (other_product_id = X) are read through this index. A B-tree on
 -- (shop, window, other, product) cost 3.7 of the 4.8 CPU seconds of writing 570k totals in a full
