@@ -177,7 +177,9 @@ def _endpoint_route(ctx: ApiContext, endpoint: Endpoint) -> Route:
     # list fields may repeat (`?products=1&products=2`)
     fields = endpoint.params.model_fields
     allowed = {field.alias or name for name, field in fields.items()}
-    repeatable = frozenset(field.alias or name for name, field in fields.items() if get_origin(field.annotation) is list)
+    repeatable = frozenset(
+        field.alias or name for name, field in fields.items() if get_origin(field.annotation) is list
+    )
 
     def handle(request: Request) -> Response:
         claims = _authenticate(ctx, request)

@@ -122,9 +122,13 @@ def _step_summary(ctx: DemoContext) -> None:
     console.print(table)
 
 
+from opsdata.analytics.demo_steps import step_affinity, step_baselines  # noqa: E402 - after DemoContext
+
 DEMO_STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("demo shop", _step_demo_shop),
     ("summary", _step_summary),
+    ("product affinity", step_affinity),
+    ("baselines", step_baselines),
 ]
 
 
