@@ -281,7 +281,14 @@ def jobs_run(name: str, shop_domain: str | None) -> None:
     with connect(_ensure_database()) as conn:
         try:
             shop_id = shop_id_for_domain(conn, shop_domain) if shop_domain else None
-            run_id = conn.execute("select private.run_job(%s, %s)", (name, shop_id)).fetchone()[0]
+            per_shop = conn.execute("select per_shop from private.jobs where name = %s", (name,)).fetchone()
+            if shop_id is None and per_shop and per_shop[0]:
+                # every shop, each in its own transaction, as pg_cron runs it (the CALL must be top-level)
+                conn.rollback()
+                conn.autocommit = True
+                run_id = conn.execute("call private.run_job_by_shop(%s, null)", (name,)).fetchone()[0]
+            else:
+                run_id = conn.execute("select private.run_job(%s, %s)", (name, shop_id)).fetchone()[0]
         except (UnknownShopError, psycopg.Error) as exc:
             _fail(str(exc).strip())
         status, result, error = conn.execute(

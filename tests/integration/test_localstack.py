@@ -78,10 +78,11 @@ def test_jobs_declared_by_migrations_are_scheduled_in_pg_cron(cluster: LocalClus
     with connect(cluster.url()) as conn:
         migrations.migrate(conn)
         jobs = dict(conn.execute("select jobname, command from cron.job").fetchall())
-        declared = [r[0] for r in conn.execute("select name from private.jobs")]
+        declared = conn.execute("select name, per_shop from private.jobs").fetchall()
     assert declared
-    for name in declared:
-        assert jobs[name] == f"select private.run_job('{name}')"
+    for name, per_shop in declared:  # per-shop jobs commit shop by shop (a procedure)
+        expected = f"call private.run_job_by_shop('{name}')" if per_shop else f"select private.run_job('{name}')"
+        assert jobs[name] == expected
 
 
 def test_up_is_idempotent_and_reports_the_running_cluster(cluster: LocalCluster) -> None:

@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_origin
 from urllib.parse import parse_qsl
 
 import psycopg
@@ -101,7 +101,7 @@ def _page_response(page: Page, request: Request) -> Response:
 
 
 # ----- request parsing -----------------------------------------------------------------
-def _query_params(request: Request, allowed: set[str]) -> dict[str, str]:
+def _query_params(request: Request, allowed: set[str], repeatable: frozenset[str] = frozenset()) -> dict[str, Any]:
     raw = request.scope.get("query_string", b"")
     if len(raw) > MAX_QUERY_STRING:
         raise ApiError(414, "query_too_long", f"the query string is longer than {MAX_QUERY_STRING} bytes")
@@ -111,17 +111,21 @@ def _query_params(request: Request, allowed: set[str]) -> dict[str, str]:
         raise ApiError(
             400, "malformed_query", "the query string is not valid (percent-encoded UTF-8 expected)"
         ) from exc
-    params: dict[str, str] = {}
+    params: dict[str, Any] = {name: [] for name in repeatable}
     for name, value in pairs:
         if name not in allowed:
             expected = ", ".join(sorted(allowed)) or "none"
             raise ApiError(400, "unknown_parameter", f"unknown parameter '{name[:40]}' (expected: {expected})")
-        if name in params:
+        if name in params and name not in repeatable:
             raise ApiError(400, "repeated_parameter", f"parameter '{name}' is given more than once")
         if _CONTROL.search(value):
             raise ApiError(400, "invalid_parameter", f"parameter '{name}' contains control characters")
-        params[name] = value
-    return params
+        if name in repeatable:
+            params[name].append(value)
+        else:
+            params[name] = value
+    # a list parameter left out takes its default (e.g. no exclusions), as any other parameter
+    return {name: value for name, value in params.items() if value != []}
 
 
 def _validation_error(exc: ValidationError) -> ApiError:
@@ -172,11 +176,17 @@ def _guarded(handler: Callable[[Request], Response]) -> Callable[[Request], Resp
 
 
 def _endpoint_route(ctx: ApiContext, endpoint: Endpoint) -> Route:
-    allowed = set(endpoint.params.model_fields)
+    # query parameter names are the fields' aliases where given (e.g. `product` for product_id);
+    # list fields may repeat (`?products=1&products=2`)
+    fields = endpoint.params.model_fields
+    allowed = {field.alias or name for name, field in fields.items()}
+    repeatable = frozenset(
+        field.alias or name for name, field in fields.items() if get_origin(field.annotation) is list
+    )
 
     def handle(request: Request) -> Response:
         claims = _authenticate(ctx, request)
-        raw = _query_params(request, allowed)
+        raw = _query_params(request, allowed, repeatable)
         try:
             params = endpoint.params.model_validate(raw)
         except ValidationError as exc:

@@ -173,7 +173,8 @@ def run_endpoint(
                     raise ApiError(400, "invalid_cursor", str(exc)) from exc
                 if len(after) != len(endpoint.keyset):
                     raise ApiError(400, "invalid_cursor", "cursor is in a format this API no longer reads")
-            limit = params.limit if endpoint.keyset else None  # type: ignore[attr-defined]
+            # a paged endpoint's page size, or an unpaged one's own `limit` (e.g. top 10)
+            limit = getattr(params, "limit", None)
             key = cache_key(endpoint.path, {**binding, "after": after, "limit": limit}, scope)
             # 3. the shared cache, read as the connection's own role (app users cannot read it)
             if use_cache:
@@ -183,9 +184,9 @@ def run_endpoint(
                     return scope, key, hit.data, hit.total, hit.next_cursor, hit.expires_at, hit.max_age, True
             # 4. the function, as the user
             page_args = dict(args)
-            if endpoint.keyset:
-                if after:
-                    page_args.update({f"p_after_{c}": v for c, v in zip(endpoint.keyset, after, strict=True)})
+            if endpoint.keyset and after:
+                page_args.update({f"p_after_{c}": v for c, v in zip(endpoint.keyset, after, strict=True)})
+            if limit is not None:
                 page_args["p_limit"] = limit
             # the page and the total are sent together (pipeline); the probe for a next page needs the page
             call, bound = _call(endpoint.function, page_args)

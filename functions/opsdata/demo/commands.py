@@ -134,11 +134,15 @@ def _step_status_page(ctx: DemoContext) -> None:
     step_status_page(ctx)
 
 
+from opsdata.analytics.demo_steps import step_affinity, step_baselines  # noqa: E402 - after DemoContext
+
 DEMO_STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("demo shop", _step_demo_shop),
     ("summary", _step_summary),
     ("data reliability", _step_reliability),
-    ("status page", _step_status_page),
+    ("product affinity", step_affinity),
+    ("baselines", step_baselines),
+    ("status page", _step_status_page),  # last: it ends with how to open /status
 ]
 
 

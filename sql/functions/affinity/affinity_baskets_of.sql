@@ -1,10 +1,6 @@
--- affinity_baskets_of: the de-duplicated baskets of a shop's qualifying orders whose shop-local
--- day falls in [p_from, p_to] (and, when given, whose id is in p_order_ids); one row per order.
--- Qualifying: not a test order, not cancelled; lines with current_quantity > 0 (refunded and
--- removed lines drop out) and a product (custom items and deleted products have none).
--- An order left with no such line is no basket and is not counted in N.
--- The one definition of a basket: the refresh and the reference recompute read it. No SET
--- clause so that it inlines into its callers (every name is qualified instead).
+-- affinity_baskets_of: the baskets of private.affinity_lines_of (the one definition of a qualifying
+-- line), one row per order: its shop-local day and distinct product ids, ascending.
+-- No SET clause so that it inlines into its callers (every name is qualified instead).
 create or replace function private.affinity_baskets_of(
   p_shop_id uuid,
   p_from date,
@@ -15,24 +11,11 @@ returns table (order_id bigint, day date, product_ids bigint[])
 language sql
 stable
 as $$
-  select o.id,
-         (o.created_at at time zone s.timezone)::date,
-         array_agg(distinct l.product_id order by l.product_id)
-  from public.shops s
-  join public.shopify_orders o
-    on o.shop_id = s.id
-   and o.created_at >= (p_from::timestamp at time zone s.timezone)
-   and o.created_at < ((p_to + 1)::timestamp at time zone s.timezone)
-  join public.shopify_order_lines l on l.shop_id = o.shop_id and l.order_id = o.id
-  where s.id = p_shop_id
-    and (p_order_ids is null or o.id = any (p_order_ids))
-    and not o.is_test
-    and o.cancelled_at is null
-    and l.current_quantity > 0
-    and l.product_id is not null
-  group by o.id, o.created_at, s.timezone
+  select l.order_id, min(l.day), array_agg(l.product_id order by l.product_id)
+  from private.affinity_lines_of(p_shop_id, p_from, p_to, p_order_ids) l
+  group by l.order_id
 $$;
 comment on function private.affinity_baskets_of(uuid, date, date, bigint[]) is
-  'Qualifying baskets (order, shop-local day, distinct product ids) of a shop for days p_from..p_to, optionally only p_order_ids.';
+  'Qualifying baskets (order, shop-local day, distinct product ids ascending) of a shop for days p_from..p_to, optionally only p_order_ids.';
 revoke execute on function private.affinity_baskets_of(uuid, date, date, bigint[]) from public, anon, authenticated;
 grant execute on function private.affinity_baskets_of(uuid, date, date, bigint[]) to service_role;

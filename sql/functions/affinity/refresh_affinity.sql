@@ -19,7 +19,15 @@ returns jsonb
 language plpgsql
 set search_path = ''
 set jit = off  -- JIT compilation costs more than it saves on these joins
+-- a full refresh's lines, pair join and pair counts stay in memory (about 200 MB at 500k orders a year)
+set work_mem = '128MB'
 set client_min_messages = warning  -- no notices from dropping temp tables that do not exist
+-- switched off for the full path's one statement below; listed here so the caller's values return on exit
+set enable_nestloop = on
+set enable_mergejoin = on
+-- the state is read by key (changed orders, days at the window edges, pairs to update): at the
+-- default 4 the planner prefers scanning 500k baskets to 4k index probes of hot pages
+set random_page_cost = 1.1
 as $$
 declare
   v_started timestamptz := clock_timestamp();
@@ -29,6 +37,9 @@ declare
   v_full boolean;
   v_changed_ids bigint[];
   v_changed_orders integer;
+  v_zero_products bigint[];
+  v_zero_others bigint[];
+  v_negative bigint;
   v_changed bigint := 0;
   v_rows bigint;
   v_first date;
@@ -79,30 +90,44 @@ begin
   from private.affinity_windows w where w.shop_id = p_shop_id;
 
   if v_full then
-    -- ---- every basket in reach of a window (later days too: they enter windows later) ----
+    -- ---- the lines of every order in reach of a window (later days too: they enter windows
+    -- later), read once into a scratch table and analyzed: the planner cannot size the window (its
+    -- bounds depend on the timezone) and would look lines up order by order; with the real counts
+    -- it hashes every step below. Baskets, N per day and each window's totals come from them.
     delete from private.affinity_baskets b where b.shop_id = p_shop_id;
     delete from private.affinity_day_orders o where o.shop_id = p_shop_id;
+    delete from private.affinity_pair_totals t where t.shop_id = p_shop_id;
+    drop table if exists pg_temp.affinity_lines;
+    set local enable_nestloop = off;
+    set local enable_mergejoin = off;
+    create temp table affinity_lines on commit drop as
+      select l.order_id, l.day, l.product_id
+      from private.affinity_lines_of(p_shop_id, v_min_first, 'infinity') l;
+    set local enable_nestloop = on;
+    set local enable_mergejoin = on;
+    analyze pg_temp.affinity_lines;
     insert into private.affinity_baskets (shop_id, order_id, day, product_ids)
-    select p_shop_id, b.order_id, b.day, b.product_ids
-    from private.affinity_baskets_of(p_shop_id, v_min_first, 'infinity') b;
+    select p_shop_id, l.order_id, min(l.day), array_agg(l.product_id order by l.product_id)
+    from pg_temp.affinity_lines l
+    group by l.order_id;
     insert into private.affinity_day_orders (shop_id, day, n_orders)
     select p_shop_id, b.day, count(*)
     from private.affinity_baskets b where b.shop_id = p_shop_id
     group by b.day;
   else
     -- ---- the changed orders' baskets: new ones in, old ones out -------------------------
-    drop table if exists pg_temp.affinity_new, pg_temp.affinity_old, pg_temp.affinity_window_delta;
-    -- EXECUTE plans with the actual ids, so the orders are found by primary key
+    drop table if exists pg_temp.affinity_new, pg_temp.affinity_old;
     -- The PRAGMA strings do nothing at run time; they tell plpgsql_check (`supabase db lint`)
     -- the shape of the temporary tables, which static analysis cannot see being created.
     perform 'PRAGMA:TABLE: affinity_new (order_id bigint, day date, product_ids bigint[])';
     perform 'PRAGMA:TABLE: affinity_old (order_id bigint, day date, product_ids bigint[])';
-    perform 'PRAGMA:TABLE: affinity_window_delta (product_id bigint, other_product_id bigint, n integer)';
-    create temp table affinity_new (order_id bigint, day date, product_ids bigint[]) on commit drop;
-    execute 'insert into pg_temp.affinity_new (order_id, day, product_ids)
+    -- EXECUTE plans with the actual ids, so the orders are found by primary key (with the
+    -- window's bounds in the query, the planner would scan the window by date instead)
+    execute 'create temp table affinity_new on commit drop as
              select b.order_id, b.day, b.product_ids
-             from private.affinity_baskets_of($1, $2, ''infinity'', $3) b'
-    using p_shop_id, v_min_first, v_changed_ids;
+             from private.affinity_baskets_of($1, ''-infinity'', ''infinity'', $2) b
+             where b.day >= $3'
+    using p_shop_id, v_changed_ids, v_min_first;
     -- every old basket, those on days now leaving the windows included (their delta is what
     -- makes "stored pairs - delta" equal what the day added before)
     create temp table affinity_old on commit drop as
@@ -134,58 +159,82 @@ begin
   for v_w in select * from private.affinity_windows x where x.shop_id = p_shop_id order by x.window_days loop
     v_first := v_as_of - v_w.window_days + 1;
     if v_full then
-      delete from private.affinity_pair_totals t where t.shop_id = p_shop_id and t.window_days = v_w.window_days;
+      -- pairs: each order's lines joined with themselves (product < other product); the diagonal
+      -- (a product with itself: orders containing it) from the lines alone. Written in key order:
+      -- appending to the primary key's last page skips its descent (half the cost of random order).
       insert into private.affinity_pair_totals (shop_id, window_days, product_id, other_product_id, n_together)
-      select p_shop_id, v_w.window_days, p.product_id, p.other_product_id, count(*)
-      from private.affinity_baskets b
-      cross join lateral private.affinity_basket_pairs(b.product_ids) p
-      where b.shop_id = p_shop_id and b.day between v_first and v_as_of
-      group by p.product_id, p.other_product_id;
+      select p_shop_id, v_w.window_days, x.product_id, x.other_product_id, x.n
+      from (
+        select a.product_id, c.product_id as other_product_id, count(*) as n
+        from pg_temp.affinity_lines a
+        join pg_temp.affinity_lines c on c.order_id = a.order_id and c.product_id > a.product_id
+        where a.day between v_first and v_as_of
+        group by a.product_id, c.product_id
+        union all
+        select l.product_id, l.product_id, count(*)
+        from pg_temp.affinity_lines l
+        where l.day between v_first and v_as_of
+        group by l.product_id
+      ) x
+      order by x.product_id, x.other_product_id;
       get diagnostics v_rows = row_count;
+      v_changed := v_changed + v_rows;
     else
       -- A day's pairs now = the pairs of its stored baskets; before = now - delta(day), where
       -- delta = pairs of new baskets - pairs of old baskets of changed orders. So the window
       -- changes by + now(days entering) - now(days leaving) + delta(days it held before).
-      -- EXECUTE plans with the actual days, so only their baskets are read.
-      -- (the delta is materialized and analyzed first: the planner cannot estimate how many
-      -- pairs a basket expands to, and would otherwise scan every total)
-      drop table if exists pg_temp.affinity_window_delta;
-      create temp table affinity_window_delta (product_id bigint, other_product_id bigint, n integer)
-        on commit drop;
-      execute 'insert into pg_temp.affinity_window_delta (product_id, other_product_id, n)
-        select x.product_id, x.other_product_id, sum(c.n)::integer as n
-        from (
-          select b.product_ids, case when b.day = any ($2) then 1 else -1 end as n
-          from private.affinity_baskets b
-          where b.shop_id = $1 and b.day = any ($2 || $3)
-          union all
-          select n.product_ids, 1 from pg_temp.affinity_new n where n.day between $4 and $5
-          union all
-          select o.product_ids, -1 from pg_temp.affinity_old o where o.day between $4 and $5
-        ) c
-        cross join lateral private.affinity_basket_pairs(c.product_ids) x
-        group by x.product_id, x.other_product_id
-        having sum(c.n) <> 0'
-      using p_shop_id,
+      -- One set of changes per pair, applied by one upsert in key order (no join to plan: each
+      -- row finds its total by the primary key); EXECUTE plans with the actual days, so only
+      -- their baskets are read. A total reaching 0 is deleted afterwards.
+      execute 'with delta as (
+          select x.product_id, x.other_product_id, sum(c.n)::integer as n
+          from (
+            select b.product_ids, case when b.day = any ($3) then 1 else -1 end as n
+            from private.affinity_baskets b
+            where b.shop_id = $1 and b.day = any ($3 || $4)
+            union all
+            select n.product_ids, 1 from pg_temp.affinity_new n where n.day between $5 and $6
+            union all
+            select o.product_ids, -1 from pg_temp.affinity_old o where o.day between $5 and $6
+          ) c
+          cross join lateral (
+            select a.product_id, o.product_id as other_product_id
+            from unnest(c.product_ids) a (product_id), unnest(c.product_ids) o (product_id)
+            where a.product_id <= o.product_id  -- the diagonal counts the products themselves
+          ) x
+          group by x.product_id, x.other_product_id
+          having sum(c.n) <> 0
+        ),
+        applied as (
+          insert into private.affinity_pair_totals as t (shop_id, window_days, product_id, other_product_id, n_together)
+          select $1, $2, d.product_id, d.other_product_id, d.n from delta d
+          order by d.product_id, d.other_product_id
+          on conflict (shop_id, window_days, product_id, other_product_id)
+            do update set n_together = t.n_together + excluded.n_together
+          returning t.product_id, t.other_product_id, t.n_together
+        )
+        select count(*),
+               coalesce(array_agg(a.product_id) filter (where a.n_together = 0), ''{}''),
+               coalesce(array_agg(a.other_product_id) filter (where a.n_together = 0), ''{}''),
+               count(*) filter (where a.n_together < 0)
+        from applied a'
+      into v_rows, v_zero_products, v_zero_others, v_negative
+      using p_shop_id, v_w.window_days,
         array(select g::date from generate_series(v_first, v_as_of, interval '1 day') g
               where g::date not between v_w.first_day and v_w.last_day),
         array(select g::date from generate_series(v_w.first_day, v_w.last_day, interval '1 day') g
               where g::date not between v_first and v_as_of),
         v_w.first_day, v_w.last_day;
-      analyze pg_temp.affinity_window_delta;
-
-      merge into private.affinity_pair_totals t
-      using pg_temp.affinity_window_delta d
-      on t.shop_id = p_shop_id and t.window_days = v_w.window_days
-         and t.product_id = d.product_id and t.other_product_id = d.other_product_id
-      when matched and t.n_together + d.n = 0 then delete
-      when matched then update set n_together = t.n_together + d.n
-      when not matched then
-        insert (shop_id, window_days, product_id, other_product_id, n_together)
-        values (p_shop_id, v_w.window_days, d.product_id, d.other_product_id, d.n);
-      get diagnostics v_rows = row_count;
+      if v_negative > 0 then  -- cannot happen while baskets and totals agree; never store it
+        raise exception 'affinity state of shop % is inconsistent: % negative pair totals', p_shop_id, v_negative
+          using hint = 'run private.refresh_affinity(p_shop_id, p_full => true)';
+      end if;
+      delete from private.affinity_pair_totals t
+      using unnest(v_zero_products, v_zero_others) z (product_id, other_product_id)
+      where t.shop_id = p_shop_id and t.window_days = v_w.window_days
+        and t.product_id = z.product_id and t.other_product_id = z.other_product_id;
+      v_changed := v_changed + v_rows;
     end if;
-    v_changed := v_changed + v_rows;
 
     update private.affinity_windows x
     set first_day = v_first,
@@ -205,7 +254,7 @@ begin
   -- days no window reaches any more
   delete from private.affinity_baskets b where b.shop_id = p_shop_id and b.day < v_min_first;
   delete from private.affinity_day_orders o where o.shop_id = p_shop_id and o.day < v_min_first;
-  drop table if exists pg_temp.affinity_new, pg_temp.affinity_old, pg_temp.affinity_window_delta;
+  drop table if exists pg_temp.affinity_lines, pg_temp.affinity_new, pg_temp.affinity_old;
 
   insert into public.sync_runs (shop_id, source, started_at, finished_at, status, rows_loaded, max_data_at, details)
   values (

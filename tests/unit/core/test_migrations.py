@@ -114,5 +114,6 @@ def test_repository_migrations_and_functions_are_well_formed() -> None:
         assert "create index concurrently" not in text, f"{migration.path.name}: runs inside a transaction"
     for path in migrations.discover_function_files():
         text = path.read_text().lower()
-        assert "create or replace function" in text, f"{path}: function files are idempotent"
-        assert "revoke execute on function" in text, f"{path}: revokes EXECUTE from public"
+        kind = "procedure" if "create or replace procedure" in text else "function"  # procedures: COMMIT inside
+        assert f"create or replace {kind}" in text, f"{path}: function files are idempotent"
+        assert f"revoke execute on {kind}" in text, f"{path}: revokes EXECUTE from public"

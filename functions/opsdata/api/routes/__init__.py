@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from opsdata.api.endpoint import Endpoint
-from opsdata.api.routes import reliability, shops, sync_runs
+from opsdata.api.routes import affinity, baselines, reliability, shops, sync_runs
 
 ENDPOINTS: list[Endpoint] = [
     *shops.ENDPOINTS,
     *sync_runs.ENDPOINTS,
     *reliability.ENDPOINTS,
+    *affinity.ENDPOINTS,
+    *baselines.ENDPOINTS,
 ]
