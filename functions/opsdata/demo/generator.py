@@ -30,6 +30,8 @@ CUSTOMER_ID_BASE = 7_000_000_000_000
 ZIPF_EXPONENT = 1.1  # product popularity ~ 1 / (rank + ZIPF_OFFSET)^1.1 (Zipf-Mandelbrot)
 ZIPF_OFFSET = 3  # flattens the head: the best seller is ~5% of lines, not 15-20%
 EVENT_DAYS = 14  # storefront events cover the most recent two weeks
+# the sources whose sync runs the generator writes (derived jobs add runs of their own)
+GENERATED_SOURCES = ("shopify", "gsc", "ga", "events")
 BROWSE_SESSIONS_PER_ORDER = 6  # sessions that view products without buying, per purchase
 GSC_FINAL_LAG_DAYS = 2  # the two most recent Search Console days are not final yet
 

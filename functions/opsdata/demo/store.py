@@ -19,14 +19,11 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel
 
-from opsdata.demo.generator import Col, DemoParams, PlantedPair, Table, generate
+from opsdata.demo.generator import GENERATED_SOURCES, Col, DemoParams, PlantedPair, Table, generate
 from opsdata.etl.landing import as_service_role
 
 CHUNK_ROWS = 100_000
 DEMO_SOURCE = "demo_data"
-# sync_runs sources starting with this are the demo's bookkeeping (DEMO_SOURCE) and demonstrations
-# added after generation (a deliberately stale source): not generated rows, so not counted.
-DEMO_PREFIX = "demo_"
 # tables a demo shop fills, children before parents for deletion (reverse of load order)
 SHOP_TABLES = (
     "products",
@@ -126,9 +123,9 @@ def table_rows(conn: psycopg.Connection, shop_id: uuid.UUID) -> dict[str, int]:
     counts = {}
     for name in SHOP_TABLES:
         query = sql.SQL("select count(*) from public.{} where shop_id = %s").format(sql.Identifier(name))
-        if name == "sync_runs":
-            query += sql.SQL(" and not starts_with(source, %s)")
-        row = conn.execute(query, (shop_id, DEMO_PREFIX) if name == "sync_runs" else (shop_id,)).fetchone()
+        if name == "sync_runs":  # only the runs the generator writes: jobs (affinity, checks...) add their own
+            query += sql.SQL(" and source = any(%s)")
+        row = conn.execute(query, (shop_id, list(GENERATED_SOURCES)) if name == "sync_runs" else (shop_id,)).fetchone()
         counts[name] = row[0] if row else 0
     return counts
 

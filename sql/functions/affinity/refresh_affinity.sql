@@ -98,6 +98,7 @@ begin
     delete from private.affinity_day_orders o where o.shop_id = p_shop_id;
     delete from private.affinity_pair_totals t where t.shop_id = p_shop_id;
     drop table if exists pg_temp.affinity_lines;
+    perform 'PRAGMA:TABLE: affinity_lines (order_id bigint, day date, product_id bigint)';  -- for plpgsql_check
     set local enable_nestloop = off;
     set local enable_mergejoin = off;
     create temp table affinity_lines on commit drop as
