@@ -10,6 +10,7 @@ Ids are stable across runs: `chatwoot:<account>:conv:<id>` for the Document,
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -131,6 +132,7 @@ def channel_name(raw: str | None) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=8192)
 def iso(ts: int | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -333,16 +335,29 @@ def node_hash(node: Mapping[str, Any]) -> str:
     return hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def dumps_node(value: Any) -> str:
+    """The one serialisation of output JSON (nodes.jsonl lines, docstore entries, quarantine)."""
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
 @dataclass
 class BuiltConversation:
     plan: ConversationPlan
     nodes: list[dict[str, Any]]  # Document first, then turns and images in reading order
     content_hash: str
     n_images: int
+    _lines: list[str] | None = field(default=None, repr=False)
 
     @property
     def doc_id(self) -> str:
         return self.plan.doc_id
+
+    @property
+    def lines(self) -> list[str]:
+        """Each node serialised once: the audit reads these and the writer writes them."""
+        if self._lines is None:
+            self._lines = [dumps_node(node) for node in self.nodes]
+        return self._lines
 
 
 def build_nodes(plan: ConversationPlan, images: Mapping[str, StoredImage]) -> BuiltConversation:

@@ -15,15 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from opsdata.etl.chatwoot.corpus import BuiltConversation, node_hash
+from opsdata.etl.chatwoot.corpus import BuiltConversation, dumps_node, node_hash
 
 _TYPE_CODE = {"TextNode": "1", "ImageNode": "2", "Document": "4"}
 STAGING_PREFIX = ".staging-"
 CORPUS_FILES = ("docstore.json", "nodes.jsonl", "quarantine.jsonl")
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+_dumps = dumps_node
 
 
 class OutputWriter:
@@ -55,11 +54,19 @@ class OutputWriter:
             return
         children: list[str] = []
         first_child_metadata: dict[str, Any] | None = None
-        for node in built.nodes:
+        for node, line in zip(built.nodes, built.lines, strict=True):
             cls = node["class_name"]
             self.n_nodes[cls] += 1
-            self._nodes.write(_dumps(node) + "\n")
-            self._entry(self._data, "data", node["id_"], {"__data__": node, "__type__": _TYPE_CODE[cls]})
+            self._nodes.write(line + "\n")
+            # the same text as _dumps({"__data__": node, "__type__": …}), without serialising again
+            self._data.write(
+                ("" if self._first["data"] else ",\n")
+                + _dumps(node["id_"])
+                + ': {"__data__": '
+                + line
+                + f', "__type__": "{_TYPE_CODE[cls]}"}}'
+            )
+            self._first["data"] = False
             meta: dict[str, Any] = {"doc_hash": node_hash(node)}
             source = node["relationships"].get("1")
             if source:

@@ -233,6 +233,7 @@ def run_chatwoot_etl(
             )
         raise
     finally:
+        run.auditor.close()
         if conn is not None:
             conn.close()
 
@@ -352,7 +353,8 @@ def _process_batch(run: _Run, plans: list[Any], writer: OutputWriter, conn: Any,
     built_batch: list[BuiltConversation] = []
     for plan in plans:
         built = build_nodes(plan, resolved)
-        run.auditor.check_conversation(plan.redactor, f"conversation {plan.conversation.display_id}", built.nodes)
+        where = f"conversation {plan.conversation.display_id}"
+        run.auditor.check_conversation(plan.redactor, where, built.nodes, built.lines)
         run.auditor.raise_if_found()
         run.auditor.remember(plan.identity)
         run.redactions.update(plan.redaction_counts)
