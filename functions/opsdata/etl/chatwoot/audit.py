@@ -38,8 +38,10 @@ from opsdata.etl.chatwoot.redaction import PLACEHOLDER_RE, Identity, Redactor, d
 
 _WORD_RE = re.compile(r"[\w.+@'-]+")
 _strip_word = operator.methodcaller("strip", ".'-")
-# Digit runs that may be a phone (a leading "+" changes no digit; a class first is searched fast)
-_DIGIT_RUN_RE = re.compile(r"\d[\d ().\-/]{5,20}\d")
+# Digit runs that may be a phone, not glued to letters or digits: inside a sha256 digest a run of
+# digits is no phone, and at 100k contacts some digest would end in some contact's digits.
+# (A leading "+" changes no digit; a character class first is searched fast.)
+_DIGIT_RUN_RE = re.compile(r"\d(?<![0-9A-Za-z]\d)[\d ().\-/]{5,20}\d(?![0-9A-Za-z])")
 MAX_FINDINGS = 20
 _BATCH_LINES = 16  # docstore lines scanned together (a dirty batch is rescanned line by line)
 # What JSON text has between its strings: punctuation, numbers, true/false/null (else: parse it)
