@@ -145,11 +145,27 @@ def plan_conversation(conversation: Conversation, run_agent_names: Sequence[str]
     email_channel = conversation.channel == "Channel::Email"
     doc_id = conversation.key
     channel = channel_name(conversation.channel)
+    texts = [clean_text(m.text, email=email_channel or m.is_email) for m in conversation.messages]
+    transcripts = {
+        id(attachment): clean_text(attachment.transcript, email=False)
+        for m in conversation.messages
+        for attachment in m.attachments
+        if attachment.file_type == "audio" and attachment.transcript
+    }
+    redactor.prepare(
+        [
+            *texts,
+            *transcripts.values(),
+            conversation.subject or "",
+            conversation.csat_feedback or "",
+            *conversation.labels,
+        ]
+    )
 
     turns: list[Turn] = []
     current: Turn | None = None
     answered = False
-    for message in conversation.messages:
+    for message, text in zip(conversation.messages, texts, strict=True):
         if current is None or (message.speaker == "customer" and answered):
             current = Turn(
                 node_id=f"{doc_id}:turn:{message.message_id}",
@@ -162,7 +178,7 @@ def plan_conversation(conversation: Conversation, run_agent_names: Sequence[str]
             answered = False
         if message.speaker != "customer":
             answered = True
-        line, caption = _render(message, redactor, email=email_channel or message.is_email)
+        line, caption = _render(message, text, transcripts, redactor)
         current.lines.append(line)
         current.message_ids.append(message.message_id)
         used: dict[str, int] = {}
@@ -227,14 +243,15 @@ def plan_conversation(conversation: Conversation, run_agent_names: Sequence[str]
     )
 
 
-def _render(message: Message, redactor: Redactor, *, email: bool) -> tuple[str, str]:
-    """("Speaker: text [image]", redacted caption text) for one message."""
-    text = redactor.redact(clean_text(message.text, email=email))
+def _render(message: Message, cleaned: str, transcripts: Mapping[int, str], redactor: Redactor) -> tuple[str, str]:
+    """("Speaker: text [image]", redacted caption text) for one message (`cleaned`: its text
+    cleaned; `transcripts`: cleaned voice transcripts by attachment)."""
+    text = redactor.redact(cleaned)
     parts = [text] if text else []
     for attachment in message.attachments:
         label = _ATTACHMENT_LABEL.get(attachment.file_type, "[attachment]")
-        if attachment.file_type == "audio" and attachment.transcript:
-            label = f"{label} {redactor.redact(clean_text(attachment.transcript, email=False))}"
+        if id(attachment) in transcripts:
+            label = f"{label} {redactor.redact(transcripts[id(attachment)])}"
         parts.append(label)
     speaker = SPEAKER_LABEL[message.speaker]
     if message.private:

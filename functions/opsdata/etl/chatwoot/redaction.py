@@ -24,9 +24,11 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 import phonenumbers
@@ -160,6 +162,7 @@ _IBAN_LENGTHS = {
     "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
 }  # fmt: skip
 _CARD_RE = re.compile(r"\d(?<![\w.+-]\d)(?:[ -]?\d){12,18}(?![\w-])")  # the lookbehind checks the char before
+_CARD_HINT_RE = re.compile(r"\d(?:[ -]?\d){12}")  # the first 13 digits of every card candidate
 _IPV4_HINT_RE = re.compile(r"\d\.\d{1,3}\.\d")
 _IPV4_RE = re.compile(
     r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w.]\d)"
@@ -547,6 +550,46 @@ def _literal_matcher(values: Iterable[str]) -> _LiteralMatcher | None:
     return _LiteralMatcher([(v.lower(), False) for v in cleaned], before="", after="", at_prefix=True)
 
 
+_PREPARE_SEPARATOR = "\n\n"
+
+
+@dataclass(frozen=True)
+class _Gates:
+    """Which detectors can find anything in a set of texts (each flag: its gate matched)."""
+
+    link: bool = True
+    mention: bool = True
+    email: bool = True
+    digits: bool = True
+    iban: bool = True
+    card: bool = True
+    ipv4: bool = True
+    ipv6: bool = True
+    addresses: tuple[bool, ...] = (True,) * len(_ADDRESS_RES)
+    phone: bool = True
+
+    @classmethod
+    def of(cls, text: str, low: str) -> _Gates:
+        """Gates for all texts at once, searched in them joined by a blank line: every gate that
+        matches inside one of the texts matches there too (none starts or ends on a line break)."""
+        digits = _DIGITS_RE.search(text) is not None
+        return cls(
+            link="/rails/active_storage/" in low,
+            mention="mention://" in low,
+            email=bool(_EMAIL_HINT_RE.search(text) or _OBFUSCATED_AT_RE.search(text)),
+            digits=digits,
+            iban=digits and _IBAN_HINT_RE.search(text) is not None,
+            card=digits and _CARD_HINT_RE.search(text) is not None,
+            ipv4=digits and _IPV4_HINT_RE.search(text) is not None,
+            ipv6=_IPV6_HINT_RE.search(text) is not None,
+            addresses=tuple(digits and gate.search(text) is not None for gate in _ADDRESS_GATES),
+            phone=digits and _PHONE_HINT_RE.search(text) is not None,
+        )
+
+
+_ALL_GATES = _Gates()
+
+
 @dataclass
 class Redactor:
     """Redacts the texts of one conversation; placeholders stay consistent across its calls."""
@@ -576,6 +619,32 @@ class Redactor:
         values = (*ident.names, *ident.identifiers, *ident.handles, *ident.locations, *ident.ips, *ident.agent_names)
         # The audit joins strings with line breaks; a known value spanning lines could cross them.
         self.multiline_values = any("\n" in v or "\r" in v for v in values)
+        self._gates: _Gates | None = None  # what prepare() found in the conversation's texts
+        self._prepared: dict[str, list[tuple[str, int, int]]] = {}  # text -> its known-value spans
+
+    def prepare(self, texts: Iterable[str]) -> None:
+        """Look at all the texts about to be redacted at once (a conversation's messages are
+        short and many): detectors with nothing to find in any of them are skipped for each, and
+        the known values are found in one pass. Only saves work: detect() finds the same."""
+        unique = [text for text in dict.fromkeys(texts) if text]
+        if not unique:
+            return
+        joined = _PREPARE_SEPARATOR.join(unique)
+        self._gates = _Gates.of(joined, joined.lower())
+        if self.multiline_values:
+            self._prepared = dict.fromkeys(unique, None)  # type: ignore[arg-type]
+            return
+        starts = list(accumulate((len(text) + len(_PREPARE_SEPARATOR) for text in unique[:-1]), initial=0))
+        spans: dict[str, list[tuple[str, int, int]]] = {text: [] for text in unique}
+        low = joined.lower()
+        if len(low) == len(joined):
+            for kind, matcher in self._known:
+                for start, end in matcher.spans(joined, low):
+                    i = bisect_right(starts, start) - 1
+                    spans[unique[i]].append((kind, start - starts[i], end - starts[i]))
+            self._prepared = spans
+        else:
+            self._prepared = dict.fromkeys(unique, None)  # type: ignore[arg-type]
 
     # ----- detection ------------------------------------------------------------------
     def detect(self, text: str, *, generic: bool = True, superset: bool = False) -> list[Hit]:
@@ -597,23 +666,27 @@ class Redactor:
             taken.append(Hit(kind, start, end))
 
         low = text.lower()
+        prepared = text in self._prepared
         if generic:
-            self._detect_generic(text, low, taken, offer, superset)
-        return self._detect_known(text, low, taken, offer)
+            self._detect_generic(text, low, taken, offer, superset, self._gates if prepared else None)
+        return self._detect_known(text, low, taken, offer, self._prepared.get(text) if prepared else None)
 
-    def _detect_generic(self, text: str, low: str, taken: list[Hit], offer: Any, superset: bool = False) -> None:
-        if "/rails/active_storage/" in low:
+    def _detect_generic(
+        self, text: str, low: str, taken: list[Hit], offer: Any, superset: bool = False, gates: _Gates | None = None
+    ) -> None:
+        g = gates or _ALL_GATES  # a detector the conversation's texts gave nothing to is skipped
+        if g.link and "/rails/active_storage/" in low:
             for m in _CHATWOOT_LINK_RE.finditer(text):
                 offer("link", m.start(), m.end())
-        if "mention://" in low:
+        if g.mention and "mention://" in low:
             for m in _MENTION_RE.finditer(text):
                 offer("mention", m.start(), m.end())
-        if _EMAIL_HINT_RE.search(text) or _OBFUSCATED_AT_RE.search(text):
+        if g.email and (_EMAIL_HINT_RE.search(text) or _OBFUSCATED_AT_RE.search(text)):
             for m in _EMAIL_RE.finditer(text):
                 offer("email", m.start(), m.end())
-        has_digits = _DIGITS_RE.search(text) is not None
+        has_digits = g.digits and _DIGITS_RE.search(text) is not None
         if has_digits:
-            if _IBAN_HINT_RE.search(text):
+            if g.iban and _IBAN_HINT_RE.search(text):
                 position = 0
                 for m in _IBAN_START_RE.finditer(text):
                     if m.start() < position:
@@ -622,14 +695,14 @@ class Redactor:
                     if end:
                         offer("iban", m.start(), end)
                         position = end
-            for m in _CARD_RE.finditer(text):
+            for m in _CARD_RE.finditer(text) if g.card else ():
                 # Payment card numbers never start with 0 (ISO/IEC 7812): "0044 7400 …" is a phone
                 if m.group()[0] != "0" and luhn_ok(digits_of(m.group())):
                     offer("card", m.start(), m.end())
-            if _IPV4_HINT_RE.search(text):
+            if g.ipv4 and _IPV4_HINT_RE.search(text):
                 for m in _IPV4_RE.finditer(text):
                     offer("ip", m.start(), m.end())
-        if text.count(":") >= 2:
+        if g.ipv6 and text.count(":") >= 2:
             for m in ipv6_candidates(text):
                 candidate = m.group()
                 if candidate.count(":") >= 2 and any(c.isalnum() for c in candidate):
@@ -639,11 +712,11 @@ class Redactor:
                         continue
                     offer("ip", m.start(), m.end())
         if has_digits:
-            for gate, pattern in zip(_ADDRESS_GATES, _ADDRESS_RES, strict=True):
-                if gate.search(text):
+            for wanted, gate, pattern in zip(g.addresses, _ADDRESS_GATES, _ADDRESS_RES, strict=True):
+                if wanted and gate.search(text):
                     for m in pattern.finditer(text):
                         self._offer_address(text, pattern, m, taken, offer)
-            if _PHONE_HINT_RE.search(text):
+            if g.phone and _PHONE_HINT_RE.search(text):
                 for m in phone_candidates(text):
                     start, end = self._phone_span(text, m.start(), m.end(), taken, superset)
                     if end:
@@ -664,15 +737,21 @@ class Redactor:
             end = tail.end()
         offer("address", start, end)
 
-    def _detect_known(self, text: str, low: str, taken: list[Hit], offer: Any) -> list[Hit]:
+    def _detect_known(
+        self, text: str, low: str, taken: list[Hit], offer: Any, prepared: list[tuple[str, int, int]] | None = None
+    ) -> list[Hit]:
         if self._known_phone_tails and self._may_hold_phone_tail(text):
             for m in phone_candidates(text):
                 digits = digits_of(m.group())
                 if any(digits.endswith(tail) for tail in self._known_phone_tails):
                     offer("phone", m.start(), m.end())
-        for kind, matcher in self._known:
-            for start, end in matcher.spans(text, low):
+        if prepared is not None:
+            for kind, start, end in prepared:  # found by prepare(), in the same kind order
                 offer(kind, start, end)
+        else:
+            for kind, matcher in self._known:
+                for start, end in matcher.spans(text, low):
+                    offer(kind, start, end)
         for ip in self._known_ips:  # e.g. "::1", which the generic IPv6 pattern skips
             start = low.find(ip)
             while start != -1:
