@@ -102,6 +102,7 @@ class StoredImage:
     stored_path: str | None = None
     reason: str | None = None
     attempts: int = 0
+    retryable: bool = False  # failed: the next run tries again (timeouts, 5xx, 429), not after a 404
 
 
 def identity_for(conversation: Conversation, run_agent_names: Sequence[str] = ()) -> Identity:
