@@ -260,6 +260,7 @@ class Auditor:
         self._clean = _CleanCache()
         # Clean multi-line texts (transcripts): a text made of whole lines of one is clean too
         self._recent: deque[str] = deque(maxlen=8)
+        self._recent_text = ""
 
     # ----- per conversation -----------------------------------------------------------
     def remember(self, identity: Identity) -> None:
@@ -340,9 +341,12 @@ class Auditor:
         new = self._clean.unknown(strings)
         if not new:
             return True
-        transcripts = ["\n" + text + "\n" for text in new if "\n" in text]
+        transcripts = ["\n" + text + "\n" for text in new if "\n" in text and "\x00" not in text]
         if self._recent or transcripts:
-            new = {text for text in new if len(text) < 24 or not self._in_transcript(text, transcripts)}
+            # NUL never occurs in what json.dumps wrote: it keeps the transcripts apart
+            batch = "\x00".join(transcripts)
+            own = set(transcripts)
+            new = {text for text in new if len(text) < 24 or not self._in_transcript(text, batch, own)}
             if not new:
                 return True
         joined = PLACEHOLDER_RE.sub(" ", _SEPARATOR.join(new))
@@ -350,15 +354,20 @@ class Auditor:
         if self._generic.detect(free_text, superset=True) or self._known_in_any(joined):
             return False
         self._clean.add_all(new)
-        self._recent.extend(transcripts)
+        if transcripts:
+            self._recent.extend(transcripts)
+            self._recent_text = "\x00".join(self._recent)
         return True
 
-    def _in_transcript(self, text: str, scanned_with: list[str]) -> bool:
+    def _in_transcript(self, text: str, batch: str, own: set[str]) -> bool:
         """Whether text is whole lines of a transcript found clean (recently, or in this same scan):
         then it is clean as well (no match crosses a line break in a clean text, and a phone's cue
-        window only shrinks). A turn's text is whole lines of its conversation's Document."""
+        window only shrinks). A turn's text is whole lines of its conversation's Document.
+        `batch`: this scan's multi-line texts; one that is text itself does not count."""
+        if "\x00" in text:
+            return False
         lines = "\n" + text + "\n"
-        return any(lines in other and lines != other for other in chain(scanned_with, self._recent))
+        return lines in self._recent_text or batch.count(lines) > (lines in own)
 
     def _check_string(self, where: str, text: str) -> None:
         if text in self._clean:
@@ -421,12 +430,13 @@ class Auditor:
         batch: list[tuple[str, str]] = []  # (where, entry): lines scanned together
         strings: list[str] = []
         with docstore.open(encoding="utf-8") as handle, nodes_path.open(encoding="utf-8") as nodes:
+            node_lines = iter(nodes)
             for line_no, text in enumerate(handle, start=1):
                 entry = text.strip()
                 entry = entry[:-1] if entry.endswith(",") else entry
                 node_json = _data_node_json(entry)
                 if node_json is not None:
-                    same = same and nodes.readline().rstrip("\n") == node_json
+                    same = same and next(node_lines, "").rstrip("\n") == node_json
                 where = f"docstore.json line {line_no}"
                 found = json_strings(entry)
                 if found is None:
@@ -438,7 +448,7 @@ class Auditor:
                     self._check_lines(batch, strings)
                     batch, strings = [], []
             self._check_lines(batch, strings)
-            if nodes.readline():
+            if next(node_lines, None) is not None:
                 same = False
         if not same:
             self.findings.append("nodes.jsonl (does not hold exactly the audited docstore nodes)")
@@ -451,19 +461,21 @@ class Auditor:
         self.known.close()
 
 
-_DATA_PREFIX = ': {"__data__": '
-_DATA_SUFFIX_RE = re.compile(r', "__type__": "\d"\}$')
+_DATA_PREFIX = '": {"__data__": '
+_DATA_SUFFIX = ', "__type__": "0"}'
 
 
 def _data_node_json(entry: str) -> str | None:
     """The node JSON inside a `"<id>": {"__data__": <node>, "__type__": "<n>"}` entry line."""
-    if not entry.startswith('"'):
+    suffix = entry[-len(_DATA_SUFFIX) :]
+    if not (
+        entry.startswith('"') and suffix[:-3] == _DATA_SUFFIX[:-3] and suffix[-3].isdigit() and suffix[-2:] == '"}'
+    ):
         return None
-    start = entry.find('"' + _DATA_PREFIX)
-    suffix = _DATA_SUFFIX_RE.search(entry)
-    if start == -1 or suffix is None:
+    start = entry.find(_DATA_PREFIX)
+    if start == -1:
         return None
-    return entry[start + 1 + len(_DATA_PREFIX) : suffix.start()]
+    return entry[start + len(_DATA_PREFIX) : -len(_DATA_SUFFIX)]
 
 
 def _docstore_entry(text: str) -> Any:
