@@ -261,6 +261,7 @@ class Auditor:
         # Clean multi-line texts (transcripts): a text made of whole lines of one is clean too
         self._recent: deque[str] = deque(maxlen=8)
         self._recent_text = ""
+        self._recent_lines: set[str] = set()
 
     # ----- per conversation -----------------------------------------------------------
     def remember(self, identity: Identity) -> None:
@@ -346,7 +347,12 @@ class Auditor:
             # NUL never occurs in what json.dumps wrote: it keeps the transcripts apart
             batch = "\x00".join(transcripts)
             own = set(transcripts)
-            new = {text for text in new if len(text) < 24 or not self._in_transcript(text, batch, own)}
+            lines = self._recent_lines.union(batch.split("\n"))
+            new = {
+                text
+                for text in new
+                if text.partition("\n")[0] not in lines or not self._in_transcript(text, batch, own)
+            }
             if not new:
                 return True
         joined = PLACEHOLDER_RE.sub(" ", _SEPARATOR.join(new))
@@ -357,6 +363,7 @@ class Auditor:
         if transcripts:
             self._recent.extend(transcripts)
             self._recent_text = "\x00".join(self._recent)
+            self._recent_lines = set(self._recent_text.split("\n"))
         return True
 
     def _in_transcript(self, text: str, batch: str, own: set[str]) -> bool:
