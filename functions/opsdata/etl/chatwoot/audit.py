@@ -21,6 +21,7 @@ decides the findings and names their fields exactly as a string-by-string audit 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import operator
 import os
@@ -322,14 +323,28 @@ class Auditor:
             for path, text in iter_json_strings(value):
                 self._check_string(f"{where} {path}".rstrip(), text)
 
-    def _check_lines(self, batch: list[tuple[str, str]], strings: list[str]) -> None:
+    def _check_lines(self, batch: list[tuple[int, str]]) -> None:
         """Lines of docstore.json scanned as one text; string by string only when that has a hit."""
+        if not batch:
+            return
+        strings = json_strings("\n".join(entry for _, entry in batch))
+        if strings is None:  # an escaped quote somewhere: line by line, parsing those that need it
+            for line_no, entry in batch:
+                found = json_strings(entry)
+                if found is None:
+                    self.check_value(f"docstore.json line {line_no}", _docstore_entry(entry))
+                else:
+                    self._check_lines_exactly_if_dirty([(line_no, entry)], found)
+            return
+        self._check_lines_exactly_if_dirty(batch, strings)
+
+    def _check_lines_exactly_if_dirty(self, batch: list[tuple[int, str]], strings: list[str]) -> None:
         self.scanned_strings += len(strings)
-        if batch and not self._all_clean(strings):
+        if not self._all_clean(strings):
             self.exact_scans += 1
-            for where, entry in batch:
+            for line_no, entry in batch:
                 for path, string in iter_json_strings(_docstore_entry(entry)):
-                    self._check_string(f"{where} {path}".rstrip(), string)
+                    self._check_string(f"docstore.json line {line_no} {path}".rstrip(), string)
 
     def check_string(self, where: str, text: str) -> None:
         self.scanned_strings += 1
@@ -433,31 +448,22 @@ class Auditor:
     def _check_docstore(self, docstore: Path, nodes_path: Path) -> None:
         """Scan every docstore.json entry; nodes.jsonl must be the `__data__` of its data entries,
         byte for byte and in order (both are written from the same serialisation)."""
-        same = True
-        batch: list[tuple[str, str]] = []  # (where, entry): lines scanned together
-        strings: list[str] = []
-        with docstore.open(encoding="utf-8") as handle, nodes_path.open(encoding="utf-8") as nodes:
-            node_lines = iter(nodes)
+        nodes_digest = hashlib.sha256()
+        batch: list[tuple[int, str]] = []  # (line number, entry): lines scanned together
+        with docstore.open(encoding="utf-8") as handle:
             for line_no, text in enumerate(handle, start=1):
                 entry = text.strip()
                 entry = entry[:-1] if entry.endswith(",") else entry
                 node_json = _data_node_json(entry)
                 if node_json is not None:
-                    same = same and next(node_lines, "").rstrip("\n") == node_json
-                where = f"docstore.json line {line_no}"
-                found = json_strings(entry)
-                if found is None:
-                    self.check_value(where, _docstore_entry(entry))
-                    continue
-                batch.append((where, entry))
-                strings += found
+                    nodes_digest.update(node_json.encode())
+                    nodes_digest.update(b"\n")
+                batch.append((line_no, entry))
                 if len(batch) >= _BATCH_LINES:
-                    self._check_lines(batch, strings)
-                    batch, strings = [], []
-            self._check_lines(batch, strings)
-            if next(node_lines, None) is not None:
-                same = False
-        if not same:
+                    self._check_lines(batch)
+                    batch = []
+            self._check_lines(batch)
+        if _file_digest(nodes_path) != nodes_digest.digest():
             self.findings.append("nodes.jsonl (does not hold exactly the audited docstore nodes)")
 
     def raise_if_found(self) -> None:
@@ -483,6 +489,14 @@ def _data_node_json(entry: str) -> str | None:
     if start == -1:
         return None
     return entry[start + len(_DATA_PREFIX) : -len(_DATA_SUFFIX)]
+
+
+def _file_digest(path: Path) -> bytes:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.digest()
 
 
 def _docstore_entry(text: str) -> Any:
