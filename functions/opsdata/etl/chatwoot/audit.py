@@ -9,14 +9,16 @@ Two layers:
   (emails, phones, cards, IBANs, IPs, addresses, Chatwoot links, mention links) and for the
   known values of every contact in the run (emails, phones, multi-word names, identifiers,
   handles), kept as 64-bit digests in a bounded index (`KnownIndex`). nodes.jsonl must hold
-  exactly the nodes of docstore.json (compared line by line), so it is covered by the docstore scan.
+  exactly the nodes of docstore.json (byte for byte, in order), so it is covered by the docstore scan.
 
-Speed without skipping anything: the strings of one record (a conversation's nodes, a docstore
-line, a row) are deduplicated and scanned as one text, joined by line breaks that no detector
-match can cross (and longer than the phone detector's look-back). Joining can only add
-matches (two strings' words side by side), never hide one, so a clean joined text proves every
-string clean; only when the joined text has a hit are the strings scanned one by one, which
-decides the findings and names their fields exactly as a string-by-string audit would.
+Speed without skipping anything: the strings of a record (a conversation's nodes; sixteen
+docstore lines; a row) that were not already found clean are scanned as one text, joined by line
+breaks. Joined, the detectors can only find more than string by string (a match across a line
+break, a phone cue from the string before; the order-number veto is off), never less: a clean
+joined text proves every string clean. Only when it has a hit are the strings scanned one by
+one, which decides the findings and names their fields exactly as before. Strings the pipeline
+itself makes (ids, timestamps, digests) skip the generic detectors (none can match inside one),
+and a turn's text is clean when it is whole lines of its Document's clean transcript.
 """
 
 from __future__ import annotations
