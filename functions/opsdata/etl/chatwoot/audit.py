@@ -122,6 +122,8 @@ _SIMPLE_ESCAPES = (("\\n", "\n"), ("\\t", "\t"), ("\\r", "\r"), ("\\/", "/"), ("
 def _unescape(part: str) -> str:
     """A JSON string's content decoded. json.dumps writes no raw control character, so NUL can
     stand in for an escaped backslash while the other escapes are replaced."""
+    if part.count("\\") == part.count("\\n"):  # only line breaks, the usual case
+        return part.replace("\\n", "\n")
     if "\\u" in part or "\x00" in part:
         return json.loads('"' + part + '"')
     part = part.replace("\\\\", "\x00")

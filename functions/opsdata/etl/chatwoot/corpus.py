@@ -262,9 +262,17 @@ def _render(message: Message, cleaned: str, transcripts: Mapping[int, str], reda
 
 # ----- LlamaIndex dicts ---------------------------------------------------------------
 def _excluded(metadata: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    embed = [k for k in metadata if k not in EMBEDDED_METADATA_KEYS]
-    llm = [k for k in metadata if k.endswith(_LLM_EXCLUDED_SUFFIXES)]
-    return embed, llm
+    embed, llm = _excluded_keys(tuple(metadata))
+    return list(embed), list(llm)
+
+
+@functools.lru_cache(maxsize=256)
+def _excluded_keys(keys: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The few metadata key sets nodes have, worked out once each."""
+    return (
+        tuple(k for k in keys if k not in EMBEDDED_METADATA_KEYS),
+        tuple(k for k in keys if k.endswith(_LLM_EXCLUDED_SUFFIXES)),
+    )
 
 
 def _related(node_id: str) -> dict[str, Any]:
@@ -353,9 +361,13 @@ def node_hash(node: Mapping[str, Any]) -> str:
     return hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+_COMPACT_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps_node(value: Any) -> str:
     """The one serialisation of output JSON (nodes.jsonl lines, docstore entries, quarantine)."""
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return _ENCODER.encode(value)  # json.dumps with these options, without a new encoder per call
 
 
 @dataclass
@@ -446,5 +458,5 @@ def _usable(outcome: StoredImage | None) -> bool:
 def _content_hash(nodes: list[dict[str, Any]]) -> str:
     digest = hashlib.sha256()
     for node in nodes:
-        digest.update(json.dumps(node, ensure_ascii=False, separators=(",", ":")).encode())
+        digest.update(_COMPACT_ENCODER.encode(node).encode())
     return digest.hexdigest()
