@@ -374,13 +374,28 @@ def dumps_node(value: Any) -> str:
 class BuiltConversation:
     plan: ConversationPlan
     nodes: list[dict[str, Any]]  # Document first, then turns and images in reading order
-    content_hash: str
     n_images: int
     _lines: list[str] | None = field(default=None, repr=False)
+    _node_hashes: list[str] | None = field(default=None, repr=False)
+    _content_hash: str | None = field(default=None, repr=False)
 
     @property
     def doc_id(self) -> str:
         return self.plan.doc_id
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 of the nodes, for the database's "did this conversation change" (files-only runs skip it)."""
+        if self._content_hash is None:
+            self._content_hash = _content_hash(self.nodes)
+        return self._content_hash
+
+    @property
+    def node_hashes(self) -> list[str]:
+        """Each node's LlamaIndex `hash`, worked out once for docstore.json and the database."""
+        if self._node_hashes is None:
+            self._node_hashes = [node_hash(node) for node in self.nodes]
+        return self._node_hashes
 
     @property
     def lines(self) -> list[str]:
@@ -396,7 +411,7 @@ def build_nodes(plan: ConversationPlan, images: Mapping[str, StoredImage]) -> Bu
     transcript = "\n".join([*plan.header, *(line for turn in plan.turns for line in turn.lines), *plan.footer])
     nodes: list[dict[str, Any]] = []
     if not plan.turns:
-        return BuiltConversation(plan, nodes, _content_hash(nodes), 0)
+        return BuiltConversation(plan, nodes, 0)
     stored = {image.key: images[image.key] for image in plan.images if _usable(images.get(image.key))}
     doc_metadata = {**base, "has_images": bool(stored), "n_turns": len(plan.turns)}
     nodes.append(document_dict(plan.doc_id, transcript, doc_metadata))
@@ -448,7 +463,7 @@ def build_nodes(plan: ConversationPlan, images: Mapping[str, StoredImage]) -> Bu
             nodes.append(
                 image_node_dict(image.node_id, text, metadata, relationships, outcome.stored_path, outcome.content_type)
             )
-    return BuiltConversation(plan, nodes, _content_hash(nodes), len(stored))
+    return BuiltConversation(plan, nodes, len(stored))
 
 
 def _usable(outcome: StoredImage | None) -> bool:

@@ -179,8 +179,6 @@ def load_batch(
     images: Mapping[str, StoredImage],
 ) -> BatchResult:
     """Upsert one batch of conversations in one transaction, as service_role."""
-    from opsdata.etl.chatwoot.corpus import node_hash
-
     result = BatchResult()
     if not batch:
         return result
@@ -218,7 +216,7 @@ def load_batch(
         with conn.cursor().copy(f"copy stage_documents ({_DOCUMENT_COLUMNS}) from stdin") as copy:
             for built in batch:
                 c = built.plan.conversation
-                for node in built.nodes:
+                for node, hashed in zip(built.nodes, built.node_hashes, strict=True):
                     copy.write_row(
                         (
                             run.shop_id,
@@ -230,7 +228,7 @@ def load_batch(
                             node["text"],
                             Jsonb(node["metadata"]),
                             Jsonb(node),
-                            node_hash(node),
+                            hashed,
                             run.etl_run_id,
                             now,
                         )

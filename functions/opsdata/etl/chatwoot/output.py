@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from opsdata.etl.chatwoot.corpus import BuiltConversation, dumps_node, node_hash
+from opsdata.etl.chatwoot.corpus import BuiltConversation, dumps_node
 
 _TYPE_CODE = {"TextNode": "1", "ImageNode": "2", "Document": "4"}
 STAGING_PREFIX = ".staging-"
@@ -54,7 +54,7 @@ class OutputWriter:
             return
         children: list[str] = []
         first_child_metadata: dict[str, Any] | None = None
-        for node, line in zip(built.nodes, built.lines, strict=True):
+        for node, line, doc_hash in zip(built.nodes, built.lines, built.node_hashes, strict=True):
             cls = node["class_name"]
             self.n_nodes[cls] += 1
             self._nodes.write(line + "\n")
@@ -67,7 +67,7 @@ class OutputWriter:
                 + f', "__type__": "{_TYPE_CODE[cls]}"}}'
             )
             self._first["data"] = False
-            meta: dict[str, Any] = {"doc_hash": node_hash(node)}
+            meta: dict[str, Any] = {"doc_hash": doc_hash}
             source = node["relationships"].get("1")
             if source:
                 meta["ref_doc_id"] = source["node_id"]

@@ -436,9 +436,19 @@ def _valid_phone(candidate: str, regions: tuple[str | None, ...]) -> bool:
             parsed = phonenumbers.parse(candidate, region)
         except phonenumbers.NumberParseException:
             continue
-        if phonenumbers.is_valid_number(parsed):
+        if _is_valid_number(parsed):
             return True
     return False
+
+
+def _is_valid_number(number: phonenumbers.PhoneNumber) -> bool:
+    """phonenumbers.is_valid_number, asking the country code's main region first: valid there, the
+    number is valid (that region comes first when phonenumbers looks for the number's region),
+    which spares trying every region sharing the code (+44: GB, GG, IM, JE; +1: 25 of them)."""
+    main = phonenumbers.region_code_for_country_code(number.country_code)
+    if main != phonenumbers.UNKNOWN_REGION and phonenumbers.is_valid_number_for_region(number, main):
+        return True
+    return phonenumbers.is_valid_number(number)
 
 
 # ----- known values: literal matching without per-conversation regex compilation ----------
