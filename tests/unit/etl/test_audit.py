@@ -196,3 +196,22 @@ def test_nodes_jsonl_must_be_the_docstore_nodes(tmp_path: Path) -> None:
     auditor.check_output(writer.staging)
     assert auditor.findings == ["nodes.jsonl (does not hold exactly the audited docstore nodes)"]
     writer.discard()
+
+
+def test_docstore_lines_that_cannot_be_split_quickly_are_still_scanned(tmp_path: Path) -> None:
+    # Given a node whose text has a quote (escaped in JSON) and a line that is not JSON at all
+    node = {"text": 'Agent: he said "write to bob@shop.test"'}
+    writer = OutputWriter(tmp_path / "out")
+    writer.finish({})
+    line = dumps_node(node)
+    (writer.staging / "docstore.json").write_text(
+        '{"docstore/data": {\n"n": {"__data__": ' + line + ', "__type__": "1"}\n},\n'
+        "maria.silva@example.org\n"
+        '"docstore/metadata": {\n},\n"docstore/ref_doc_info": {\n}}\n'
+    )
+    (writer.staging / "nodes.jsonl").write_text(line + "\n")
+    auditor = Auditor()
+    auditor.check_output(writer.staging)
+    # Then both are found, the first with its field
+    assert auditor.findings == ["docstore.json line 2 [1].__data__.text (email)", "docstore.json line 4 (email)"]
+    writer.discard()
