@@ -525,7 +525,8 @@ class _LiteralMatcher:
         return self._regex
 
 
-def _name_matcher(values: Iterable[str]) -> _LiteralMatcher | None:
+@functools.lru_cache(maxsize=4096)
+def _name_matcher(values: tuple[str, ...]) -> _LiteralMatcher | None:
     """Names: full forms first, then parts; word-like parts only when capitalised as in a name."""
     insensitive: set[str] = set()
     sensitive: set[str] = set()
@@ -552,13 +553,13 @@ def _name_matcher(values: Iterable[str]) -> _LiteralMatcher | None:
 _NAME_SPLIT_RE = re.compile(r"[\s,]+")
 
 
-@functools.lru_cache(maxsize=256)
 def _agent_matcher(names: tuple[str, ...]) -> _LiteralMatcher | None:
     """Agent names recur in every conversation of a run: one matcher per distinct set."""
     return _name_matcher(names)
 
 
-def _literal_matcher(values: Iterable[str]) -> _LiteralMatcher | None:
+@functools.lru_cache(maxsize=4096)
+def _literal_matcher(values: tuple[str, ...]) -> _LiteralMatcher | None:
     cleaned = sorted({v.strip() for v in values if v and len(v.strip()) >= 3}, key=len, reverse=True)
     if not cleaned:
         return None
