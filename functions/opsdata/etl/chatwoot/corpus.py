@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -105,10 +106,16 @@ class StoredImage:
     retryable: bool = False  # failed: the next run tries again (timeouts, 5xx, 429), not after a 404
 
 
+_PHONE_SHAPED_RE = re.compile(r"\+?[\d\s().\-/]+")
+
+
 def identity_for(conversation: Conversation, run_agent_names: Sequence[str] = ()) -> Identity:
     contact = conversation.contact
     emails = [v for v in (contact.email, *contact.extra_values) if v and "@" in v]
-    phones = [v for v in (contact.phone, *contact.extra_values) if v and len(digits_of(v)) >= 7 and "@" not in v]
+    # Message senders repeat the contact's email, phone and identifier: only a phone-shaped one is a
+    # phone ("cus_772794822" is an identifier, matched as itself, not as a phone's digits).
+    extra_phones = [v for v in contact.extra_values if _PHONE_SHAPED_RE.fullmatch(v.strip())]
+    phones = [v for v in (contact.phone, *extra_phones) if v and len(digits_of(v)) >= 7 and "@" not in v]
     identifiers = [v for v in (contact.identifier,) if v]
     identifiers += [v for v in contact.extra_values if v not in emails and v not in phones]
     return Identity(
