@@ -352,9 +352,11 @@ def node_hash(node: Mapping[str, Any]) -> str:
     """The `hash` property of the node's class in llama-index-core 0.14, computed from its dict."""
     cls = node["class_name"]
     if cls == "Document":
-        metadata_str = node["metadata_separator"].join(
-            node["metadata_template"].format(key=k, value=str(v)) for k, v in node["metadata"].items()
-        )
+        template, items = node["metadata_template"], node["metadata"].items()
+        if template == "{key}: {value}":  # the default, formatted without str.format's call per key
+            metadata_str = node["metadata_separator"].join(f"{k}: {v!s}" for k, v in items)
+        else:
+            metadata_str = node["metadata_separator"].join(template.format(key=k, value=str(v)) for k, v in items)
         text = node["text_resource"]["text"]
         text_hash = hashlib.sha256(("<empty_string>" if text == "" else text).encode()).hexdigest()
         identity = "-".join(part for part in (metadata_str, text_hash) if part)

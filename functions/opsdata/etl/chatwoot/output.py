@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,12 @@ CORPUS_FILES = ("docstore.json", "nodes.jsonl", "quarantine.jsonl")
 
 
 _dumps = dumps_node
+_PLAIN_RE = re.compile(r'[^"\\\x00-\x1f]*')  # nothing json.dumps(ensure_ascii=False) escapes
+
+
+def _json_string(text: str) -> str:
+    """A string as JSON, as _dumps writes it; ids need no escaping, so no encoder call."""
+    return f'"{text}"' if _PLAIN_RE.fullmatch(text) else _dumps(text)
 
 
 class OutputWriter:
@@ -46,7 +53,7 @@ class OutputWriter:
         self.n_nodes = {"Document": 0, "TextNode": 0, "ImageNode": 0}
 
     def _entry(self, handle: IO[str], section: str, key: str, value: Any) -> None:
-        handle.write(("" if self._first[section] else ",\n") + _dumps(key) + ": " + _dumps(value))
+        handle.write(("" if self._first[section] else ",\n") + _json_string(key) + ": " + _dumps(value))
         self._first[section] = False
 
     def add(self, built: BuiltConversation) -> None:
@@ -61,20 +68,22 @@ class OutputWriter:
             # the same text as _dumps({"__data__": node, "__type__": …}), without serialising again
             self._data.write(
                 ("" if self._first["data"] else ",\n")
-                + _dumps(node["id_"])
+                + _json_string(node["id_"])
                 + ': {"__data__": '
                 + line
                 + f', "__type__": "{_TYPE_CODE[cls]}"}}'
             )
             self._first["data"] = False
-            meta: dict[str, Any] = {"doc_hash": doc_hash}
+            # {"doc_hash": …, "ref_doc_id": …} as _dumps writes it (both are plain strings)
+            meta = f'{{"doc_hash": "{doc_hash}"'
             source = node["relationships"].get("1")
             if source:
-                meta["ref_doc_id"] = source["node_id"]
+                meta += ', "ref_doc_id": ' + _json_string(source["node_id"])
                 children.append(node["id_"])
                 if first_child_metadata is None:
                     first_child_metadata = node["metadata"]
-            self._entry(self._meta, "meta", node["id_"], meta)
+            self._meta.write(("" if self._first["meta"] else ",\n") + _json_string(node["id_"]) + ": " + meta + "}")
+            self._first["meta"] = False
         if children:
             self._entry(self._refs, "refs", built.doc_id, {"node_ids": children, "metadata": first_child_metadata})
 
