@@ -60,6 +60,8 @@ def clean_text(text: str | None, *, email: bool) -> str:
     if not text:
         return ""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not email and "\n" not in text:  # one line (most chat messages): what the steps below leave
+        return "" if _SIGNATURE_DELIMITER_RE.match(text) else text.strip()
     text = "\n".join(line.rstrip() for line in text.split("\n"))
     if email:
         text = strip_quoted_history(text)

@@ -14,9 +14,9 @@ import functools
 import hashlib
 import json
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from opsdata.etl.chatwoot.cleaning import clean_text
@@ -142,7 +142,7 @@ def channel_name(raw: str | None) -> str:
 
 @functools.lru_cache(maxsize=8192)
 def iso(ts: int | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def plan_conversation(conversation: Conversation, run_agent_names: Sequence[str] = ()) -> ConversationPlan:

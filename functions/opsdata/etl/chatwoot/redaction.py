@@ -18,10 +18,10 @@ Detectors (the PII types counted in the manifest):
   name       the contact's name (full, first, last); agent: agent names (become `[AGENT]`)
   location   the contact's city and country from the conversation metadata
 
-Speed: `Redactor.prepare` looks at all of a conversation's texts first (detectors with nothing to
-find in any are skipped for each; known values are found in one pass), each detector is gated by a
-cheap search for something all its matches contain, and known values are matched with str.find,
-not with regexes compiled per conversation. None of it changes a result.
+Speed: `Redactor.prepare` runs every detector once over all of a conversation's texts, joined by
+a separator no match can cross; each detector is gated by a cheap search for something all its
+matches contain; known values are matched with str.find, not with regexes compiled per
+conversation. None of it changes a result (tests compare both ways).
 """
 
 from __future__ import annotations
@@ -167,7 +167,6 @@ _IBAN_LENGTHS = {
     "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
 }  # fmt: skip
 _CARD_RE = re.compile(r"\d(?<![\w.+-]\d)(?:[ -]?\d){12,18}(?![\w-])")  # the lookbehind checks the char before
-_CARD_HINT_RE = re.compile(r"\d(?:[ -]?\d){12}")  # the first 13 digits of every card candidate
 _IPV4_HINT_RE = re.compile(r"\d\.\d{1,3}\.\d")
 _IPV4_RE = re.compile(
     r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w.]\d)"
@@ -566,44 +565,25 @@ def _literal_matcher(values: tuple[str, ...]) -> _LiteralMatcher | None:
     return _LiteralMatcher([(v.lower(), False) for v in cleaned], before="", after="", at_prefix=True)
 
 
-_PREPARE_SEPARATOR = "\n\n"
+# Joins a conversation's texts for prepare(): no pattern matches NUL (nor across the line breaks
+# after it, which no pattern crosses without meeting NUL first), no look-around treats NUL or a line
+# break differently from a text's start or end, and the forty line breaks keep the phone detector's
+# 40-character look-back for cues inside its own text. Texts holding NUL are redacted alone.
+_PREPARE_SEPARATOR = "\x00" + "\n" * 40
 
 
-@dataclass(frozen=True)
-class _Gates:
-    """Which detectors can find anything in a set of texts (each flag: its gate matched)."""
+def _offerer(taken: list[Hit]) -> Any:
+    """offer(kind, start, end): keep a hit unless it overlaps one already kept (earlier wins)."""
 
-    link: bool = True
-    mention: bool = True
-    email: bool = True
-    digits: bool = True
-    iban: bool = True
-    card: bool = True
-    ipv4: bool = True
-    ipv6: bool = True
-    addresses: tuple[bool, ...] = (True,) * len(_ADDRESS_RES)
-    phone: bool = True
+    def offer(kind: str, start: int, end: int) -> None:
+        if start >= end:
+            return
+        for hit in taken:
+            if start < hit.end and hit.start < end:
+                return
+        taken.append(Hit(kind, start, end))
 
-    @classmethod
-    def of(cls, text: str, low: str) -> _Gates:
-        """Gates for all texts at once, searched in them joined by a blank line: every gate that
-        matches inside one of the texts matches there too (none starts or ends on a line break)."""
-        digits = _DIGITS_RE.search(text) is not None
-        return cls(
-            link="/rails/active_storage/" in low,
-            mention="mention://" in low,
-            email=bool(_EMAIL_HINT_RE.search(text) or _OBFUSCATED_AT_RE.search(text)),
-            digits=digits,
-            iban=digits and _IBAN_HINT_RE.search(text) is not None,
-            card=digits and _CARD_HINT_RE.search(text) is not None,
-            ipv4=digits and _IPV4_HINT_RE.search(text) is not None,
-            ipv6=_IPV6_HINT_RE.search(text) is not None,
-            addresses=tuple(digits and gate.search(text) is not None for gate in _ADDRESS_GATES),
-            phone=digits and _PHONE_HINT_RE.search(text) is not None,
-        )
-
-
-_ALL_GATES = _Gates()
+    return offer
 
 
 @dataclass
@@ -635,32 +615,33 @@ class Redactor:
         values = (*ident.names, *ident.identifiers, *ident.handles, *ident.locations, *ident.ips, *ident.agent_names)
         # The audit joins strings with line breaks; a known value spanning lines could cross them.
         self.multiline_values = any("\n" in v or "\r" in v for v in values)
-        self._gates: _Gates | None = None  # what prepare() found in the conversation's texts
-        self._prepared: dict[str, list[tuple[str, int, int]]] = {}  # text -> its known-value spans
+        # prepare(): text -> (its generic hits, its known-value spans in the order detect offers them)
+        self._prepared: dict[str, tuple[list[Hit], list[tuple[str, int, int]]]] = {}
 
     def prepare(self, texts: Iterable[str]) -> None:
-        """Look at all the texts about to be redacted at once (a conversation's messages are
-        short and many): detectors with nothing to find in any of them are skipped for each, and
-        the known values are found in one pass. Only saves work: detect() finds the same."""
-        unique = [text for text in dict.fromkeys(texts) if text]
-        if not unique:
+        """Run the detectors once over all the texts about to be redacted (a conversation's
+        messages are short and many: the fixed cost of each search, paid once). The texts are
+        joined by _PREPARE_SEPARATOR, across which no match, context window or look-around
+        reaches, so each text gets exactly the hits detect() would find in it alone."""
+        unique = [text for text in dict.fromkeys(texts) if text and "\x00" not in text]
+        if not unique or self.multiline_values:
             return
         joined = _PREPARE_SEPARATOR.join(unique)
-        self._gates = _Gates.of(joined, joined.lower())
-        if self.multiline_values:
-            self._prepared = dict.fromkeys(unique, None)  # type: ignore[arg-type]
-            return
-        starts = list(accumulate((len(text) + len(_PREPARE_SEPARATOR) for text in unique[:-1]), initial=0))
-        spans: dict[str, list[tuple[str, int, int]]] = {text: [] for text in unique}
         low = joined.lower()
-        if len(low) == len(joined):
-            for kind, matcher in self._known:
-                for start, end in matcher.spans(joined, low):
-                    i = bisect_right(starts, start) - 1
-                    spans[unique[i]].append((kind, start - starts[i], end - starts[i]))
-            self._prepared = spans
-        else:
-            self._prepared = dict.fromkeys(unique, None)  # type: ignore[arg-type]
+        if len(low) != len(joined):
+            return  # lower-casing moved offsets: each text alone
+        taken: list[Hit] = []
+        self._detect_generic(joined, low, taken, _offerer(taken))
+        known = self._known_offers(joined, low)
+        starts = list(accumulate((len(text) + len(_PREPARE_SEPARATOR) for text in unique[:-1]), initial=0))
+        prepared: dict[str, tuple[list[Hit], list[tuple[str, int, int]]]] = {text: ([], []) for text in unique}
+        for hit in taken:
+            i = bisect_right(starts, hit.start) - 1
+            prepared[unique[i]][0].append(Hit(hit.kind, hit.start - starts[i], hit.end - starts[i]))
+        for kind, start, end in known:
+            i = bisect_right(starts, start) - 1
+            prepared[unique[i]][1].append((kind, start - starts[i], end - starts[i]))
+        self._prepared = prepared
 
     # ----- detection ------------------------------------------------------------------
     def detect(self, text: str, *, generic: bool = True, superset: bool = False) -> list[Hit]:
@@ -671,38 +652,37 @@ class Redactor:
         strings joined by line breaks, where a cue may come from the string before; it may then
         find more than string by string, never less.
         """
-        taken: list[Hit] = []
-
-        def offer(kind: str, start: int, end: int) -> None:
-            if start >= end:
-                return
-            for hit in taken:
-                if start < hit.end and hit.start < end:
-                    return
-            taken.append(Hit(kind, start, end))
-
+        prepared = None if superset else self._prepared.get(text)
+        if prepared is not None:
+            taken = list(prepared[0]) if generic else []
+            offer = _offerer(taken)
+            for kind, start, end in prepared[1]:
+                offer(kind, start, end)
+            taken.sort(key=lambda h: h.start)
+            return taken
+        taken = []
+        offer = _offerer(taken)
         low = text.lower()
-        prepared = text in self._prepared
         if generic:
-            self._detect_generic(text, low, taken, offer, superset, self._gates if prepared else None)
-        return self._detect_known(text, low, taken, offer, self._prepared.get(text) if prepared else None)
+            self._detect_generic(text, low, taken, offer, superset)
+        for kind, start, end in self._known_offers(text, low):
+            offer(kind, start, end)
+        taken.sort(key=lambda h: h.start)
+        return taken
 
-    def _detect_generic(
-        self, text: str, low: str, taken: list[Hit], offer: Any, superset: bool = False, gates: _Gates | None = None
-    ) -> None:
-        g = gates or _ALL_GATES  # a detector the conversation's texts gave nothing to is skipped
-        if g.link and "/rails/active_storage/" in low:
+    def _detect_generic(self, text: str, low: str, taken: list[Hit], offer: Any, superset: bool = False) -> None:
+        if "/rails/active_storage/" in low:
             for m in _CHATWOOT_LINK_RE.finditer(text):
                 offer("link", m.start(), m.end())
-        if g.mention and "mention://" in low:
+        if "mention://" in low:
             for m in _MENTION_RE.finditer(text):
                 offer("mention", m.start(), m.end())
-        if g.email and (_EMAIL_HINT_RE.search(text) or _OBFUSCATED_AT_RE.search(text)):
+        if _EMAIL_HINT_RE.search(text) or _OBFUSCATED_AT_RE.search(text):
             for m in _EMAIL_RE.finditer(text):
                 offer("email", m.start(), m.end())
-        has_digits = g.digits and _DIGITS_RE.search(text) is not None
+        has_digits = _DIGITS_RE.search(text) is not None
         if has_digits:
-            if g.iban and _IBAN_HINT_RE.search(text):
+            if _IBAN_HINT_RE.search(text):
                 position = 0
                 for m in _IBAN_START_RE.finditer(text):
                     if m.start() < position:
@@ -711,14 +691,14 @@ class Redactor:
                     if end:
                         offer("iban", m.start(), end)
                         position = end
-            for m in _CARD_RE.finditer(text) if g.card else ():
+            for m in _CARD_RE.finditer(text):
                 # Payment card numbers never start with 0 (ISO/IEC 7812): "0044 7400 …" is a phone
                 if m.group()[0] != "0" and luhn_ok(digits_of(m.group())):
                     offer("card", m.start(), m.end())
-            if g.ipv4 and _IPV4_HINT_RE.search(text):
+            if _IPV4_HINT_RE.search(text):
                 for m in _IPV4_RE.finditer(text):
                     offer("ip", m.start(), m.end())
-        if g.ipv6 and text.count(":") >= 2:
+        if text.count(":") >= 2:
             for m in ipv6_candidates(text):
                 candidate = m.group()
                 if candidate.count(":") >= 2 and any(c.isalnum() for c in candidate):
@@ -728,11 +708,11 @@ class Redactor:
                         continue
                     offer("ip", m.start(), m.end())
         if has_digits:
-            for wanted, gate, pattern in zip(g.addresses, _ADDRESS_GATES, _ADDRESS_RES, strict=True):
-                if wanted and gate.search(text):
+            for gate, pattern in zip(_ADDRESS_GATES, _ADDRESS_RES, strict=True):
+                if gate.search(text):
                     for m in pattern.finditer(text):
                         self._offer_address(text, pattern, m, taken, offer)
-            if g.phone and _PHONE_HINT_RE.search(text):
+            if _PHONE_HINT_RE.search(text):
                 for m in phone_candidates(text):
                     start, end = self._phone_span(text, m.start(), m.end(), taken, superset)
                     if end:
@@ -753,28 +733,22 @@ class Redactor:
             end = tail.end()
         offer("address", start, end)
 
-    def _detect_known(
-        self, text: str, low: str, taken: list[Hit], offer: Any, prepared: list[tuple[str, int, int]] | None = None
-    ) -> list[Hit]:
+    def _known_offers(self, text: str, low: str) -> list[tuple[str, int, int]]:
+        """The conversation's known values in text, in the order detect() offers them."""
+        found: list[tuple[str, int, int]] = []
         if self._known_phone_tails and self._may_hold_phone_tail(text):
             for m in phone_candidates(text):
                 digits = digits_of(m.group())
                 if any(digits.endswith(tail) for tail in self._known_phone_tails):
-                    offer("phone", m.start(), m.end())
-        if prepared is not None:
-            for kind, start, end in prepared:  # found by prepare(), in the same kind order
-                offer(kind, start, end)
-        else:
-            for kind, matcher in self._known:
-                for start, end in matcher.spans(text, low):
-                    offer(kind, start, end)
+                    found.append(("phone", m.start(), m.end()))
+        for kind, matcher in self._known:
+            found += ((kind, start, end) for start, end in matcher.spans(text, low))
         for ip in self._known_ips:  # e.g. "::1", which the generic IPv6 pattern skips
             start = low.find(ip)
             while start != -1:
-                offer("ip", start, start + len(ip))
+                found.append(("ip", start, start + len(ip)))
                 start = low.find(ip, start + len(ip))
-        taken.sort(key=lambda h: h.start)
-        return taken
+        return found
 
     def _may_hold_phone_tail(self, text: str) -> bool:
         """A candidate ending in a known phone's digits leaves them contiguous once the
