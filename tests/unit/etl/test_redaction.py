@@ -212,6 +212,30 @@ def test_looking_at_a_conversation_first_changes_no_result() -> None:
     assert prepared.counts == plain.counts
 
 
+def test_texts_prepared_together_get_exactly_their_own_hits() -> None:
+    # Fragments that would match across texts if a match could cross the separator
+    rng = random.Random(9)
+    pieces = [m.text for m in labelled_messages(100, seed=4)] + [
+        "12 rue de la", "Paix 75002", "\n", "221B Baker", "Street", "4111 1111", "1111 1111", "DE89 3704",
+        "0044 0532 0130 00", "call me", "912 345 678", "order #", "[x](", "https://c.test/rails/active_storage/x.png)",
+        "bob", "@x.org", "2001:db8::", "192.168.", "0.1", "\x00", "Maria", "Silva", "Sam Carter", " ", "Lisboa",
+    ]  # fmt: skip
+    identity = Identity(
+        names=("Maria Silva",),
+        phones=("+351912345678",),
+        locations=("Lisboa",),
+        ips=("::1",),
+        agent_names=("Sam Carter", "Sam"),
+        region="PT",
+    )
+    for _ in range(600):
+        texts = ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 4))) for _ in range(rng.randrange(1, 7))]
+        plain, prepared = Redactor(identity), Redactor(identity)
+        prepared.prepare(texts)
+        assert [prepared.redact(t) for t in texts] == [plain.redact(t) for t in texts], texts
+        assert prepared.counts == plain.counts
+
+
 def test_fast_candidate_finders_find_what_the_patterns_find() -> None:
     rng = random.Random(5)
     alphabet = "0123456789abcdefABC: ().-/+#_x\n"
