@@ -35,7 +35,9 @@ class LocalImages:
         for plan in plans:
             self.fetched.append(plan.key)
             if plan.key in self.fail_keys:
-                outcomes[plan.key] = StoredImage("failed", reason="HTTP 503 after 3 attempts", attempts=3)
+                outcomes[plan.key] = StoredImage(
+                    "failed", reason="HTTP 503 after 3 attempts", attempts=3, retryable=True
+                )
                 continue
             data = png(plan.url or plan.key)
             digest = hashlib.sha256(data).hexdigest()

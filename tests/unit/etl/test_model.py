@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from opsdata.etl.chatwoot.model import Validator
+from opsdata.etl.chatwoot.model import IdSet, Validator
 
 FIXTURES = Path("/work/shared/fixtures/chatwoot")
 if not FIXTURES.exists():
@@ -86,3 +86,16 @@ def test_csat_resolution_and_contact_are_extracted() -> None:
 def test_private_notes_can_be_included() -> None:
     conv, _ = Validator(include_private_notes=True).validate("r", conversation())
     assert conv is not None and any(m.private for m in conv.messages)
+
+
+def test_seen_conversation_ids_stay_exact_in_a_compact_set() -> None:
+    # Display ids count up per account: a bitmap per account; ids past it go to a set
+    ids = IdSet()
+    for account, display_id in ((5, 1), (5, 2), (5, 7), (5, 1_000_000), (6, 7), (5, 2**40)):
+        assert (account, display_id) not in ids
+        ids.add((account, display_id))
+        assert (account, display_id) in ids
+    assert (5, 8) not in ids and (7, 7) not in ids and (5, 2**40 + 1) not in ids and (6, 1) not in ids
+    validator = Validator(seen=ids)
+    _, problems = validator.validate("r9", conversation(id=1_000_000, account_id=5))
+    assert [p.reason for p in problems] == ["duplicate conversation id (an earlier record has the same id)"]

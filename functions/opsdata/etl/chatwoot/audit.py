@@ -8,17 +8,31 @@ Two layers:
   manifest.json, and every database row this run wrote, is searched with the generic detectors
   (emails, phones, cards, IBANs, IPs, addresses, Chatwoot links, mention links) and for the
   known values of every contact in the run (emails, phones, multi-word names, identifiers,
-  handles), kept as 64-bit digests so the set stays small. nodes.jsonl must hold exactly the
-  nodes of docstore.json (compared by digest), so it is covered by the docstore scan.
+  handles), kept as 64-bit digests in a bounded index (`KnownIndex`). nodes.jsonl must hold
+  exactly the nodes of docstore.json (byte for byte, in order), so it is covered by the docstore scan.
+
+Speed without skipping anything: the strings of a record (a conversation's nodes; sixteen
+docstore lines; a row) that were not already found clean are scanned as one text, joined by line
+breaks. Joined, the detectors can only find more than string by string (a match across a line
+break, a phone cue from the string before; the order-number veto is off), never less: a clean
+joined text proves every string clean. Only when it has a hit are the strings scanned one by
+one, which decides the findings and names their fields exactly as before. Strings the pipeline
+itself makes (ids, timestamps, digests) skip the generic detectors (none can match inside one),
+and a turn's text is clean when it is whole lines of its Document's clean transcript.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import operator
+import os
 import re
+import sqlite3
+import tempfile
+from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from itertools import chain, compress, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +40,27 @@ from opsdata.etl.chatwoot.output import iter_json_strings
 from opsdata.etl.chatwoot.redaction import PLACEHOLDER_RE, Identity, Redactor, digits_of
 
 _WORD_RE = re.compile(r"[\w.+@'-]+")
-_DIGIT_RUN_RE = re.compile(r"\+?\d[\d ().\-/]{5,20}\d")
+_strip_word = operator.methodcaller("strip", ".'-")
+# Digit runs that may be a phone, not glued to letters or digits: inside a sha256 digest a run of
+# digits is no phone, and at 100k contacts some digest would end in some contact's digits.
+# (A leading "+" changes no digit; a character class first is searched fast.)
+_DIGIT_RUN_RE = re.compile(r"\d(?<![0-9A-Za-z]\d)[\d ().\-/]{5,20}\d(?![0-9A-Za-z])")
 MAX_FINDINGS = 20
+_BATCH_LINES = 16  # docstore lines scanned together (a dirty batch is rescanned line by line)
+# What JSON text has between its strings: punctuation, numbers, true/false/null (else: parse it)
+_NOT_JSON_OUTSIDE_STRINGS_RE = re.compile(r"[^\s{}\[\],:0-9.+\-Eabeflnrstu]")
+# Strings the pipeline itself makes: node ids, timestamps, message id lists, sha256 digests and
+# image paths. No generic detector can match inside one (numbers of at most 12 digits: too short
+# for a card; a bare digit run needs a phone cue these never contain); tests/unit/etl/test_audit.py
+# checks that. They still go through the known-value check.
+_STRUCTURAL_RE = re.compile(
+    r"chatwoot:\d{1,12}:conv:\d{1,12}(?::turn:\d{1,12}|:att:\d{1,12}:\d{1,12}(?:\.\d{1,4})?)?"
+    r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+    r"|\d{1,12}(?:,\d{1,12})*"
+    r"|[0-9a-f]{64}"
+    r"|images/[0-9a-f]{64}\.[a-z]{3,4}"
+)
+_SEPARATOR = "\n"  # no detector match spans a line break but an address's or a link's (a superset)
 
 
 class PrivacyAuditError(RuntimeError):
@@ -41,19 +74,199 @@ class PrivacyAuditError(RuntimeError):
 
 
 def _digest(value: str) -> int:
-    return hash(value)  # in-process only: the set never leaves this run
+    return hash(value)  # in-process only: the index never leaves this run
 
 
-_CLEAN_CACHE_LIMIT = 200_000  # strings already found clean (structural keys and values repeat a lot)
+def strings_of(value: Any, out: list[str]) -> list[str]:
+    """Every string in a JSON value, keys included, appended to `out` (no paths: the fast path)."""
+    kind = type(value)
+    if kind is str:
+        out.append(value)
+    elif kind is dict:
+        out.extend(key if type(key) is str else str(key) for key in value)
+        for child in value.values():
+            if type(child) is str:
+                out.append(child)
+            elif child is not None and type(child) in (dict, list):
+                strings_of(child, out)
+    elif kind is list:
+        for child in value:
+            if type(child) is str:
+                out.append(child)
+            elif child is not None and type(child) in (dict, list):
+                strings_of(child, out)
+    return out
 
 
-@dataclass
+def json_strings(text: str) -> list[str] | None:
+    """Every string (keys included) of JSON text we serialised, decoded; None when this quick
+    split cannot be trusted (an escaped quote, or quotes that do not pair up).
+
+    Outside strings JSON has no quote characters and inside them a quote is always escaped, so
+    without any escaped quote, splitting on quotes leaves the strings at the odd positions.
+    """
+    if '\\"' in text:
+        return None
+    parts = text.split('"')
+    if len(parts) % 2 == 0 or _NOT_JSON_OUTSIDE_STRINGS_RE.search("".join(parts[0::2])):
+        return None
+    strings = parts[1::2]
+    if "\\" in text:
+        strings = [_unescape(part) if "\\" in part else part for part in strings]
+    return strings
+
+
+_SIMPLE_ESCAPES = (("\\n", "\n"), ("\\t", "\t"), ("\\r", "\r"), ("\\/", "/"), ("\\b", "\b"), ("\\f", "\f"))
+
+
+def _unescape(part: str) -> str:
+    """A JSON string's content decoded. json.dumps writes no raw control character, so NUL can
+    stand in for an escaped backslash while the other escapes are replaced."""
+    if part.count("\\") == part.count("\\n"):  # only line breaks, the usual case
+        return part.replace("\\n", "\n")
+    if "\\u" in part or "\x00" in part:
+        return json.loads('"' + part + '"')
+    part = part.replace("\\\\", "\x00")
+    for escaped, plain in _SIMPLE_ESCAPES:
+        part = part.replace(escaped, plain)
+    if "\\" in part:  # an escape JSON does not have: let the parser say what it is
+        return json.loads('"' + part.replace("\x00", "\\\\") + '"')
+    return part.replace("\x00", "\\")
+
+
+class KnownIndex:
+    """64-bit digests of the run's contact values, exact, in bounded memory.
+
+    Up to `exact_limit` digests live in a set. Past it they move to a SQLite table in a temporary
+    file (exact answers) fronted by a fixed-size Bloom filter in memory (two probes per digest),
+    so memory stays the same however many contacts the export has and only the rare filter hit
+    asks the table.
+    """
+
+    def __init__(self, *, exact_limit: int = 100_000, bloom_bytes: int = 1 << 23, directory: str | None = None):
+        self.exact_limit = exact_limit
+        self._bloom_mask = bloom_bytes - 1
+        if bloom_bytes & self._bloom_mask:
+            raise ValueError("bloom_bytes must be a power of two")
+        self._bloom_bytes = bloom_bytes
+        self._directory = directory
+        self._set: set[int] = set()
+        self._bloom: bytearray | None = None
+        self._db: sqlite3.Connection | None = None
+        self._path: str | None = None
+        self._pending: list[tuple[int]] = []
+        self.size = 0  # digests added (with repeats once spilled)
+
+    @property
+    def spilled(self) -> bool:
+        return self._db is not None
+
+    def add(self, digest: int) -> None:
+        if self._bloom is None:
+            if digest not in self._set:
+                self._set.add(digest)
+                self.size += 1
+                if len(self._set) > self.exact_limit:
+                    self._spill()
+            return
+        self._mark(digest)
+        self._pending.append((digest,))
+        self.size += 1
+        if len(self._pending) >= 4096:
+            self._flush()
+
+    def _mark(self, digest: int) -> None:
+        assert self._bloom is not None
+        self._bloom[digest & self._bloom_mask] = 1
+        self._bloom[(digest >> 32) & self._bloom_mask] = 1
+
+    def _spill(self) -> None:
+        fd, self._path = tempfile.mkstemp(prefix="opsdata-audit-", suffix=".sqlite", dir=self._directory)
+        os.close(fd)
+        self._db = sqlite3.connect(self._path)
+        for pragma in ("journal_mode = off", "synchronous = off", "cache_size = -4096", "temp_store = file"):
+            self._db.execute(f"pragma {pragma}")
+        self._db.execute("create table known (d integer primary key) without rowid")
+        self._bloom = bytearray(self._bloom_bytes)
+        for digest in self._set:
+            self._mark(digest)
+        self._pending = [(digest,) for digest in self._set]
+        self._set = set()
+        self._flush()
+
+    def _flush(self) -> None:
+        if self._pending and self._db is not None:
+            self._db.executemany("insert or ignore into known (d) values (?)", self._pending)
+            self._pending = []
+
+    def __contains__(self, digest: int) -> bool:
+        return self.any_in((digest,))
+
+    def any_in(self, digests: Iterable[int]) -> bool:
+        """True when any digest is in the index (exact)."""
+        if self._bloom is None:
+            return not self._set.isdisjoint(digests)
+        unique = list(set(digests))
+        if not unique:
+            return False
+        mask = self._bloom_mask
+        first = map(self._bloom.__getitem__, map(mask.__and__, unique))
+        second = map(self._bloom.__getitem__, map(mask.__and__, map((32).__rrshift__, unique)))
+        candidates = list(compress(unique, map(operator.and_, first, second)))
+        if not candidates:
+            return False
+        assert self._db is not None
+        self._flush()
+        for start in range(0, len(candidates), 500):
+            chunk = candidates[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            if self._db.execute(f"select 1 from known where d in ({marks}) limit 1", chunk).fetchone():
+                return True
+        return False
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if self._path is not None:
+            Path(self._path).unlink(missing_ok=True)
+            self._path = None
+
+
+class _CleanCache:
+    """Short strings the final audit already found clean: structural keys and values repeat in
+    every node and are then skipped with one set difference. Bounded: cleared when full."""
+
+    def __init__(self, limit: int = 32_768, longest: int = 120) -> None:
+        self.limit = limit
+        self.longest = longest  # longer strings are mostly unique texts: not worth keeping
+        self._strings: set[str] = set()
+
+    def __contains__(self, text: str) -> bool:
+        return text in self._strings
+
+    def unknown(self, texts: Iterable[str]) -> set[str]:
+        return set(texts).difference(self._strings)
+
+    def add_all(self, texts: Iterable[str]) -> None:
+        short = [text for text in texts if len(text) <= self.longest]
+        if len(self._strings) + len(short) > self.limit:
+            self._strings.clear()
+        self._strings.update(short)
+
+
 class Auditor:
-    known: set[int] = field(default_factory=set)
-    findings: list[str] = field(default_factory=list)
-    scanned_strings: int = 0
-    _generic: Redactor = field(default_factory=lambda: Redactor(Identity()))
-    _clean: set[int] = field(default_factory=set)
+    def __init__(self, *, known: KnownIndex | None = None) -> None:
+        self.known = known or KnownIndex()
+        self.findings: list[str] = []
+        self.scanned_strings = 0
+        self.exact_scans = 0  # records whose joined text had a hit and were scanned string by string
+        self._generic = Redactor(Identity())
+        self._clean = _CleanCache()
+        # Clean multi-line texts (transcripts): a text made of whole lines of one is clean too
+        self._recent: deque[str] = deque(maxlen=8)
+        self._recent_text = ""
+        self._recent_lines: set[str] = set()
 
     # ----- per conversation -----------------------------------------------------------
     def remember(self, identity: Identity) -> None:
@@ -67,10 +280,34 @@ class Auditor:
         for value in (*identity.names, *identity.agent_names):
             words = value.lower().split()
             if len(words) >= 2:
-                self.known.add(_digest(" ".join(words)))
+                self.known.add(hash(tuple(words)))  # as _known_in hashes two or three words in a row
 
-    def check_conversation(self, redactor: Redactor, where: str, nodes: Iterable[dict[str, Any]]) -> None:
-        """Known values of this conversation (the redactor's identity) in any string of its nodes."""
+    def check_conversation(
+        self,
+        redactor: Redactor,
+        where: str,
+        nodes: Iterable[dict[str, Any]],
+        lines: Iterable[str] | None = None,
+    ) -> None:
+        """Known values of this conversation (the redactor's identity) in any string of its nodes
+        (`lines`: the nodes as they will be written, read instead of walking the dicts)."""
+        nodes = list(nodes)
+        strings: list[str] = []
+        for line in lines or ():
+            found = json_strings(line)
+            if found is None:
+                strings = []
+                break
+            strings += found
+        if not strings:
+            strings = strings_of(nodes, [])
+        unique = dict.fromkeys(strings)
+        self.scanned_strings += len(strings)
+        if not redactor.multiline_values:
+            joined = PLACEHOLDER_RE.sub(" ", _SEPARATOR.join(unique))
+            if not redactor.detect(joined, generic=False):
+                return
+        self.exact_scans += 1
         seen: set[str] = set()
         for node in nodes:
             for path, text in iter_json_strings(node):
@@ -81,54 +318,130 @@ class Auditor:
                     self.findings.append(f"{where}: node {node['id_']} field {path} ({hit.kind})")
 
     # ----- everything written ---------------------------------------------------------
+    def check_value(self, where: str, value: Any) -> None:
+        """Every string of one JSON value (a row, a quarantine record) with every detector."""
+        strings = strings_of(value, [])
+        self.scanned_strings += len(strings)
+        if not self._all_clean(strings):
+            self.exact_scans += 1
+            for path, text in iter_json_strings(value):
+                self._check_string(f"{where} {path}".rstrip(), text)
+
+    def _check_lines(self, batch: list[tuple[int, str]]) -> None:
+        """Lines of docstore.json scanned as one text; string by string only when that has a hit."""
+        if not batch:
+            return
+        strings = json_strings("\n".join(entry for _, entry in batch))
+        if strings is None:  # an escaped quote somewhere: line by line, parsing those that need it
+            for line_no, entry in batch:
+                found = json_strings(entry)
+                if found is None:
+                    self.check_value(f"docstore.json line {line_no}", _docstore_entry(entry))
+                else:
+                    self._check_lines_exactly_if_dirty([(line_no, entry)], found)
+            return
+        self._check_lines_exactly_if_dirty(batch, strings)
+
+    def _check_lines_exactly_if_dirty(self, batch: list[tuple[int, str]], strings: list[str]) -> None:
+        self.scanned_strings += len(strings)
+        if not self._all_clean(strings):
+            self.exact_scans += 1
+            for line_no, entry in batch:
+                for path, string in iter_json_strings(_docstore_entry(entry)):
+                    self._check_string(f"docstore.json line {line_no} {path}".rstrip(), string)
+
     def check_string(self, where: str, text: str) -> None:
         self.scanned_strings += 1
-        key = hash(text)
-        if key in self._clean:
+        if text not in self._clean:
+            self._check_string(where, text)
+
+    def _all_clean(self, strings: Iterable[str]) -> bool:
+        """True when no string can have a finding: one scan of the strings not seen clean yet,
+        joined (a superset of the string-by-string scan). False: scan them one by one."""
+        new = self._clean.unknown(strings)
+        if not new:
+            return True
+        transcripts = ["\n" + text + "\n" for text in new if "\n" in text and "\x00" not in text]
+        if self._recent or transcripts:
+            # NUL never occurs in what json.dumps wrote: it keeps the transcripts apart
+            batch = "\x00".join(transcripts)
+            own = set(transcripts)
+            lines = self._recent_lines.union(batch.split("\n"))
+            new = {
+                text
+                for text in new
+                if text.partition("\n")[0] not in lines or not self._in_transcript(text, batch, own)
+            }
+            if not new:
+                return True
+        joined = PLACEHOLDER_RE.sub(" ", _SEPARATOR.join(new))
+        free_text = PLACEHOLDER_RE.sub(" ", _SEPARATOR.join(t for t in new if not _STRUCTURAL_RE.fullmatch(t)))
+        if self._generic.detect(free_text, superset=True) or self._known_in_any(joined):
+            return False
+        self._clean.add_all(new)
+        if transcripts:
+            self._recent.extend(transcripts)
+            self._recent_text = "\x00".join(self._recent)
+            self._recent_lines = set(self._recent_text.split("\n"))
+        return True
+
+    def _in_transcript(self, text: str, batch: str, own: set[str]) -> bool:
+        """Whether text is whole lines of a transcript found clean (recently, or in this same scan):
+        then it is clean as well (no match crosses a line break in a clean text, and a phone's cue
+        window only shrinks). A turn's text is whole lines of its conversation's Document.
+        `batch`: this scan's multi-line texts; one that is text itself does not count."""
+        if "\x00" in text:
+            return False
+        lines = "\n" + text + "\n"
+        return lines in self._recent_text or batch.count(lines) > (lines in own)
+
+    def _check_string(self, where: str, text: str) -> None:
+        if text in self._clean:
             return
         before = len(self.findings)
         cleaned = PLACEHOLDER_RE.sub(" ", text)
         for hit in self._generic.detect(cleaned):
             self.findings.append(f"{where} ({hit.kind})")
-        if self.known:
-            for kind in self._known_in(cleaned):
-                self.findings.append(f"{where} (known {kind})")
+        for kind in self._known_in(cleaned):
+            self.findings.append(f"{where} (known {kind})")
         if len(self.findings) == before:
-            if len(self._clean) >= _CLEAN_CACHE_LIMIT:
-                self._clean.clear()
-            self._clean.add(key)
+            self._clean.add_all((text,))
+
+    def _known_in_any(self, text: str) -> bool:
+        """Whether `_known_in` could find anything in text (a superset: words of neighbouring
+        strings are paired too). One pass of C-level iteration over the words."""
+        if not self.known.size:
+            return False
+        words = list(map(_strip_word, _WORD_RE.findall(text.lower())))  # the words _known_in uses
+        pairs = pairwise(words)
+        triples = zip(words, words[1:], words[2:], strict=False)
+        if self.known.any_in(map(hash, chain(words, pairs, triples))):
+            return True
+        phones = []
+        for m in _DIGIT_RUN_RE.finditer(text):
+            digits = digits_of(m.group())
+            if len(digits) >= 7:
+                phones.append(_digest("phone:" + digits[-9:]))
+        return bool(phones) and self.known.any_in(phones)
 
     def _known_in(self, text: str) -> Iterator[str]:
+        if not self.known.size:
+            return
         words = [w.strip(".'-").lower() for w in _WORD_RE.findall(text)]
         for i, word in enumerate(words):
             if len(word) >= 4 and _digest(word) in self.known:
                 yield "contact value"
-            if i + 1 < len(words) and _digest(f"{word} {words[i + 1]}") in self.known:
+            if i + 1 < len(words) and hash((word, words[i + 1])) in self.known:
                 yield "name"
-            if i + 2 < len(words) and _digest(f"{word} {words[i + 1]} {words[i + 2]}") in self.known:
+            if i + 2 < len(words) and hash((word, words[i + 1], words[i + 2])) in self.known:
                 yield "name"
         for m in _DIGIT_RUN_RE.finditer(text):
             digits = digits_of(m.group())
             if len(digits) >= 7 and _digest("phone:" + digits[-9:]) in self.known:
                 yield "phone"
 
-    def check_value(self, where: str, value: Any) -> None:
-        for path, text in iter_json_strings(value):
-            self.check_string(f"{where} {path}".rstrip(), text)
-
     def check_output(self, directory: Path) -> None:
-        docstore_digest = hashlib.sha256()
-        for line_no, value in _docstore_entries(directory / "docstore.json"):
-            entry = value[1] if isinstance(value, list) else None
-            if isinstance(entry, dict) and "__data__" in entry:
-                docstore_digest.update(json.dumps(entry["__data__"], sort_keys=True).encode())
-            self.check_value(f"docstore.json line {line_no}", value)
-        nodes_digest = hashlib.sha256()
-        with (directory / "nodes.jsonl").open(encoding="utf-8") as handle:
-            for line in handle:
-                nodes_digest.update(json.dumps(json.loads(line), sort_keys=True).encode())
-        if nodes_digest.digest() != docstore_digest.digest():
-            self.findings.append("nodes.jsonl (does not hold exactly the audited docstore nodes)")
+        self._check_docstore(directory / "docstore.json", directory / "nodes.jsonl")
         with (directory / "quarantine.jsonl").open(encoding="utf-8") as handle:
             for line_no, line in enumerate(handle, start=1):
                 self.check_value(f"quarantine.jsonl line {line_no}", json.loads(line))
@@ -136,25 +449,69 @@ class Auditor:
         for path in (directory / "images").rglob("*"):
             self.check_string(f"images/ file name {path.name}", path.name)
 
+    def _check_docstore(self, docstore: Path, nodes_path: Path) -> None:
+        """Scan every docstore.json entry; nodes.jsonl must be the `__data__` of its data entries,
+        byte for byte and in order (both are written from the same serialisation)."""
+        nodes_digest = hashlib.sha256()
+        batch: list[tuple[int, str]] = []  # (line number, entry): lines scanned together
+        with docstore.open(encoding="utf-8") as handle:
+            for line_no, text in enumerate(handle, start=1):
+                entry = text.strip()
+                entry = entry[:-1] if entry.endswith(",") else entry
+                node_json = _data_node_json(entry)
+                if node_json is not None:
+                    nodes_digest.update(node_json.encode())
+                    nodes_digest.update(b"\n")
+                batch.append((line_no, entry))
+                if len(batch) >= _BATCH_LINES:
+                    self._check_lines(batch)
+                    batch = []
+            self._check_lines(batch)
+        if _file_digest(nodes_path) != nodes_digest.digest():
+            self.findings.append("nodes.jsonl (does not hold exactly the audited docstore nodes)")
+
     def raise_if_found(self) -> None:
         if self.findings:
             raise PrivacyAuditError(self.findings)
 
+    def close(self) -> None:
+        self.known.close()
 
-def _docstore_entries(path: Path) -> Iterator[tuple[int, Any]]:
-    """Our docstore.json has one `"key": value` entry per line; anything else is scanned as text."""
+
+_DATA_PREFIX = '": {"__data__": '
+_DATA_SUFFIX = ', "__type__": "0"}'
+
+
+def _data_node_json(entry: str) -> str | None:
+    """The node JSON inside a `"<id>": {"__data__": <node>, "__type__": "<n>"}` entry line."""
+    suffix = entry[-len(_DATA_SUFFIX) :]
+    if not (
+        entry.startswith('"') and suffix[:-3] == _DATA_SUFFIX[:-3] and suffix[-3].isdigit() and suffix[-2:] == '"}'
+    ):
+        return None
+    start = entry.find(_DATA_PREFIX)
+    if start == -1:
+        return None
+    return entry[start + len(_DATA_PREFIX) : -len(_DATA_SUFFIX)]
+
+
+def _file_digest(path: Path) -> bytes:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.digest()
+
+
+def _docstore_entry(text: str) -> Any:
+    """One docstore.json line as [key, value]; a line that is not `"key": value` is its text."""
+    if text.startswith(("{", "}")) and len(text) < 40:
+        return text
     decoder = json.JSONDecoder()
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            text = line.strip().rstrip(",")
-            if text.startswith(("{", "}")) and len(text) < 40:
-                yield line_no, text
-                continue
-            try:
-                key, end = decoder.raw_decode(text)
-                rest = text[end:].lstrip()
-                value, _ = decoder.raw_decode(rest[1:].lstrip()) if rest.startswith(":") else (None, 0)
-            except json.JSONDecodeError:
-                yield line_no, text
-                continue
-            yield line_no, [key, value]
+    try:
+        key, end = decoder.raw_decode(text)
+        rest = text[end:].lstrip()
+        value, _ = decoder.raw_decode(rest[1:].lstrip()) if rest.startswith(":") else (None, 0)
+    except json.JSONDecodeError:
+        return text
+    return [key, value]

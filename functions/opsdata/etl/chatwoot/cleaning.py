@@ -26,6 +26,7 @@ _CLOSING_RE = re.compile(
 )
 _INLINE_IMAGE_RE = re.compile(r"\[image:\s*[^\]]*\]", re.IGNORECASE)
 _MAX_SIGNATURE_LINES = 5
+_BLANK_LINES_RE = re.compile(r"\n{3,}")
 
 
 def strip_quoted_history(text: str) -> str:
@@ -59,12 +60,14 @@ def clean_text(text: str | None, *, email: bool) -> str:
     if not text:
         return ""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not email and "\n" not in text:  # one line (most chat messages): what the steps below leave
+        return "" if _SIGNATURE_DELIMITER_RE.match(text) else text.strip()
     text = "\n".join(line.rstrip() for line in text.split("\n"))
     if email:
         text = strip_quoted_history(text)
         text = _INLINE_IMAGE_RE.sub("[image]", text)
     text = strip_signature(text, closings=email)
-    text = re.sub(r"\n{3,}", "\n\n", text)
+    text = _BLANK_LINES_RE.sub("\n\n", text)
     return text.strip()
 
 

@@ -100,6 +100,11 @@ def etl() -> None:
 @click.option("--allow-host", "allow_hosts", multiple=True, help="Host allowed even on a private address (repeat).")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=8, show_default=True)
 @click.option("--include-private-notes", is_flag=True, help="Keep agents' private notes (redacted) in the corpus.")
+@click.option(
+    "--retry-permanent",
+    is_flag=True,
+    help="Also fetch again attachments an earlier run rejected or that failed for good (404), e.g. after --allow-host.",
+)
 @click.option("--no-db", is_flag=True, help="Write the output directory only, not the database.")
 def chatwoot(
     input_spec: str,
@@ -110,6 +115,7 @@ def chatwoot(
     allow_hosts: tuple[str, ...],
     concurrency: int,
     include_private_notes: bool,
+    retry_permanent: bool,
     no_db: bool,
 ) -> None:
     """Turn a Chatwoot export (INPUT: file, .gz, JSON Lines, page directory or s3://...) into a PII-free corpus."""
@@ -131,6 +137,7 @@ def chatwoot(
             allow_hosts=list(allow_hosts),
             concurrency=concurrency,
             include_private_notes=include_private_notes,
+            retry_permanent=retry_permanent,
             database=not no_db,
         )
     except ValidationError as exc:

@@ -10,11 +10,13 @@ Ids are stable across runs: `chatwoot:<account>:conv:<id>` for the Document,
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from opsdata.etl.chatwoot.cleaning import clean_text
@@ -101,12 +103,19 @@ class StoredImage:
     stored_path: str | None = None
     reason: str | None = None
     attempts: int = 0
+    retryable: bool = False  # failed: the next run tries again (timeouts, 5xx, 429), not after a 404
+
+
+_PHONE_SHAPED_RE = re.compile(r"\+?[\d\s().\-/]+")
 
 
 def identity_for(conversation: Conversation, run_agent_names: Sequence[str] = ()) -> Identity:
     contact = conversation.contact
     emails = [v for v in (contact.email, *contact.extra_values) if v and "@" in v]
-    phones = [v for v in (contact.phone, *contact.extra_values) if v and len(digits_of(v)) >= 7 and "@" not in v]
+    # Message senders repeat the contact's email, phone and identifier: only a phone-shaped one is a
+    # phone ("cus_772794822" is an identifier, matched as itself, not as a phone's digits).
+    extra_phones = [v for v in contact.extra_values if _PHONE_SHAPED_RE.fullmatch(v.strip())]
+    phones = [v for v in (contact.phone, *extra_phones) if v and len(digits_of(v)) >= 7 and "@" not in v]
     identifiers = [v for v in (contact.identifier,) if v]
     identifiers += [v for v in contact.extra_values if v not in emails and v not in phones]
     return Identity(
@@ -131,8 +140,9 @@ def channel_name(raw: str | None) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=8192)
 def iso(ts: int | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def plan_conversation(conversation: Conversation, run_agent_names: Sequence[str] = ()) -> ConversationPlan:
@@ -143,11 +153,27 @@ def plan_conversation(conversation: Conversation, run_agent_names: Sequence[str]
     email_channel = conversation.channel == "Channel::Email"
     doc_id = conversation.key
     channel = channel_name(conversation.channel)
+    texts = [clean_text(m.text, email=email_channel or m.is_email) for m in conversation.messages]
+    transcripts = {
+        id(attachment): clean_text(attachment.transcript, email=False)
+        for m in conversation.messages
+        for attachment in m.attachments
+        if attachment.file_type == "audio" and attachment.transcript
+    }
+    redactor.prepare(
+        [
+            *texts,
+            *transcripts.values(),
+            conversation.subject or "",
+            conversation.csat_feedback or "",
+            *conversation.labels,
+        ]
+    )
 
     turns: list[Turn] = []
     current: Turn | None = None
     answered = False
-    for message in conversation.messages:
+    for message, text in zip(conversation.messages, texts, strict=True):
         if current is None or (message.speaker == "customer" and answered):
             current = Turn(
                 node_id=f"{doc_id}:turn:{message.message_id}",
@@ -160,7 +186,7 @@ def plan_conversation(conversation: Conversation, run_agent_names: Sequence[str]
             answered = False
         if message.speaker != "customer":
             answered = True
-        line, caption = _render(message, redactor, email=email_channel or message.is_email)
+        line, caption = _render(message, text, transcripts, redactor)
         current.lines.append(line)
         current.message_ids.append(message.message_id)
         used: dict[str, int] = {}
@@ -225,14 +251,15 @@ def plan_conversation(conversation: Conversation, run_agent_names: Sequence[str]
     )
 
 
-def _render(message: Message, redactor: Redactor, *, email: bool) -> tuple[str, str]:
-    """("Speaker: text [image]", redacted caption text) for one message."""
-    text = redactor.redact(clean_text(message.text, email=email))
+def _render(message: Message, cleaned: str, transcripts: Mapping[int, str], redactor: Redactor) -> tuple[str, str]:
+    """("Speaker: text [image]", redacted caption text) for one message (`cleaned`: its text
+    cleaned; `transcripts`: cleaned voice transcripts by attachment)."""
+    text = redactor.redact(cleaned)
     parts = [text] if text else []
     for attachment in message.attachments:
         label = _ATTACHMENT_LABEL.get(attachment.file_type, "[attachment]")
-        if attachment.file_type == "audio" and attachment.transcript:
-            label = f"{label} {redactor.redact(clean_text(attachment.transcript, email=False))}"
+        if id(attachment) in transcripts:
+            label = f"{label} {redactor.redact(transcripts[id(attachment)])}"
         parts.append(label)
     speaker = SPEAKER_LABEL[message.speaker]
     if message.private:
@@ -242,9 +269,17 @@ def _render(message: Message, redactor: Redactor, *, email: bool) -> tuple[str, 
 
 # ----- LlamaIndex dicts ---------------------------------------------------------------
 def _excluded(metadata: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    embed = [k for k in metadata if k not in EMBEDDED_METADATA_KEYS]
-    llm = [k for k in metadata if k.endswith(_LLM_EXCLUDED_SUFFIXES)]
-    return embed, llm
+    embed, llm = _excluded_keys(tuple(metadata))
+    return list(embed), list(llm)
+
+
+@functools.lru_cache(maxsize=256)
+def _excluded_keys(keys: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The few metadata key sets nodes have, worked out once each."""
+    return (
+        tuple(k for k in keys if k not in EMBEDDED_METADATA_KEYS),
+        tuple(k for k in keys if k.endswith(_LLM_EXCLUDED_SUFFIXES)),
+    )
 
 
 def _related(node_id: str) -> dict[str, Any]:
@@ -317,9 +352,11 @@ def node_hash(node: Mapping[str, Any]) -> str:
     """The `hash` property of the node's class in llama-index-core 0.14, computed from its dict."""
     cls = node["class_name"]
     if cls == "Document":
-        metadata_str = node["metadata_separator"].join(
-            node["metadata_template"].format(key=k, value=str(v)) for k, v in node["metadata"].items()
-        )
+        template, items = node["metadata_template"], node["metadata"].items()
+        if template == "{key}: {value}":  # the default, formatted without str.format's call per key
+            metadata_str = node["metadata_separator"].join(f"{k}: {v!s}" for k, v in items)
+        else:
+            metadata_str = node["metadata_separator"].join(template.format(key=k, value=str(v)) for k, v in items)
         text = node["text_resource"]["text"]
         text_hash = hashlib.sha256(("<empty_string>" if text == "" else text).encode()).hexdigest()
         identity = "-".join(part for part in (metadata_str, text_hash) if part)
@@ -333,16 +370,48 @@ def node_hash(node: Mapping[str, Any]) -> str:
     return hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+_COMPACT_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def dumps_node(value: Any) -> str:
+    """The one serialisation of output JSON (nodes.jsonl lines, docstore entries, quarantine)."""
+    return _ENCODER.encode(value)  # json.dumps with these options, without a new encoder per call
+
+
 @dataclass
 class BuiltConversation:
     plan: ConversationPlan
     nodes: list[dict[str, Any]]  # Document first, then turns and images in reading order
-    content_hash: str
     n_images: int
+    _lines: list[str] | None = field(default=None, repr=False)
+    _node_hashes: list[str] | None = field(default=None, repr=False)
+    _content_hash: str | None = field(default=None, repr=False)
 
     @property
     def doc_id(self) -> str:
         return self.plan.doc_id
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 of the nodes, for the database's "did this conversation change" (files-only runs skip it)."""
+        if self._content_hash is None:
+            self._content_hash = _content_hash(self.nodes)
+        return self._content_hash
+
+    @property
+    def node_hashes(self) -> list[str]:
+        """Each node's LlamaIndex `hash`, worked out once for docstore.json and the database."""
+        if self._node_hashes is None:
+            self._node_hashes = [node_hash(node) for node in self.nodes]
+        return self._node_hashes
+
+    @property
+    def lines(self) -> list[str]:
+        """Each node serialised once: the audit reads these and the writer writes them."""
+        if self._lines is None:
+            self._lines = [dumps_node(node) for node in self.nodes]
+        return self._lines
 
 
 def build_nodes(plan: ConversationPlan, images: Mapping[str, StoredImage]) -> BuiltConversation:
@@ -351,7 +420,7 @@ def build_nodes(plan: ConversationPlan, images: Mapping[str, StoredImage]) -> Bu
     transcript = "\n".join([*plan.header, *(line for turn in plan.turns for line in turn.lines), *plan.footer])
     nodes: list[dict[str, Any]] = []
     if not plan.turns:
-        return BuiltConversation(plan, nodes, _content_hash(nodes), 0)
+        return BuiltConversation(plan, nodes, 0)
     stored = {image.key: images[image.key] for image in plan.images if _usable(images.get(image.key))}
     doc_metadata = {**base, "has_images": bool(stored), "n_turns": len(plan.turns)}
     nodes.append(document_dict(plan.doc_id, transcript, doc_metadata))
@@ -403,7 +472,7 @@ def build_nodes(plan: ConversationPlan, images: Mapping[str, StoredImage]) -> Bu
             nodes.append(
                 image_node_dict(image.node_id, text, metadata, relationships, outcome.stored_path, outcome.content_type)
             )
-    return BuiltConversation(plan, nodes, _content_hash(nodes), len(stored))
+    return BuiltConversation(plan, nodes, len(stored))
 
 
 def _usable(outcome: StoredImage | None) -> bool:
@@ -413,5 +482,5 @@ def _usable(outcome: StoredImage | None) -> bool:
 def _content_hash(nodes: list[dict[str, Any]]) -> str:
     digest = hashlib.sha256()
     for node in nodes:
-        digest.update(json.dumps(node, ensure_ascii=False, separators=(",", ":")).encode())
+        digest.update(_COMPACT_ENCODER.encode(node).encode())
     return digest.hexdigest()

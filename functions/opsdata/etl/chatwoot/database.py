@@ -148,17 +148,22 @@ def finish_run(
         conn.execute("select pg_advisory_unlock(%s)", (_lock_key(run.shop_id),))
 
 
-def known_images(conn: psycopg.Connection, shop_id: uuid.UUID, keys: Iterable[str]) -> dict[str, StoredImage]:
-    """Images already stored by an earlier run: not fetched again."""
+def settled_images(
+    conn: psycopg.Connection, shop_id: uuid.UUID, keys: Iterable[str], *, retry_permanent: bool = False
+) -> dict[str, StoredImage]:
+    """Images an earlier run settled, not fetched again: stored (ok), refused by the policy
+    (rejected) and failed for good (404 and other 4xx). Skipped ones and retryable failures are
+    not settled; with retry_permanent only stored ones are."""
     keys = list(keys)
     if not keys:
         return {}
     rows = conn.execute(
-        "select attachment_key, sha256, content_type, width, height, size_bytes, stored_path, attempts"
-        " from public.rag_attachments where shop_id = %s and status = 'ok' and attachment_key = any(%s)",
-        (shop_id, keys),
+        "select attachment_key, status, sha256, content_type, width, height, size_bytes, stored_path, reason,"
+        " attempts from public.rag_attachments where shop_id = %s and attachment_key = any(%s)"
+        " and (status = 'ok' or (not %s and (status = 'rejected' or (status = 'failed' and not retryable))))",
+        (shop_id, keys, retry_permanent),
     ).fetchall()
-    return {row[0]: StoredImage("ok", row[1], row[2], row[3], row[4], row[5], row[6], None, row[7]) for row in rows}
+    return {row[0]: StoredImage(*row[1:]) for row in rows}
 
 
 _STAGE_SQL = """
@@ -177,7 +182,7 @@ _DOCUMENT_COLUMNS = (
 )
 _ATTACHMENT_COLUMNS = (
     "shop_id, attachment_key, account_id, conversation_id, message_id, attachment_id, node_id, status, reason,"
-    " attempts, sha256, content_type, width, height, size_bytes, stored_path, loaded_run_id, updated_at"
+    " attempts, retryable, sha256, content_type, width, height, size_bytes, stored_path, loaded_run_id, updated_at"
 )
 
 
@@ -195,8 +200,6 @@ def load_batch(
     images: Mapping[str, StoredImage],
 ) -> BatchResult:
     """Upsert one batch of conversations in one transaction, as service_role."""
-    from opsdata.etl.chatwoot.corpus import node_hash
-
     result = BatchResult()
     if not batch:
         return result
@@ -234,7 +237,7 @@ def load_batch(
         with conn.cursor().copy(f"copy stage_documents ({_DOCUMENT_COLUMNS}) from stdin") as copy:
             for built in batch:
                 c = built.plan.conversation
-                for node in built.nodes:
+                for node, hashed in zip(built.nodes, built.node_hashes, strict=True):
                     copy.write_row(
                         (
                             run.shop_id,
@@ -246,7 +249,7 @@ def load_batch(
                             node["text"],
                             Jsonb(node["metadata"]),
                             Jsonb(node),
-                            node_hash(node),
+                            hashed,
                             run.etl_run_id,
                             now,
                         )
@@ -268,6 +271,7 @@ def load_batch(
                             outcome.status,
                             outcome.reason,
                             outcome.attempts,
+                            outcome.status == "failed" and outcome.retryable,
                             outcome.sha256,
                             outcome.content_type,
                             outcome.width,
@@ -322,15 +326,15 @@ def load_batch(
             on conflict (shop_id, attachment_key) do update set
               message_id = excluded.message_id, attachment_id = excluded.attachment_id, node_id = excluded.node_id,
               status = excluded.status, reason = excluded.reason,
-              attempts = excluded.attempts, sha256 = excluded.sha256,
+              attempts = excluded.attempts, retryable = excluded.retryable, sha256 = excluded.sha256,
               content_type = excluded.content_type, width = excluded.width, height = excluded.height,
               size_bytes = excluded.size_bytes, stored_path = excluded.stored_path,
               loaded_run_id = excluded.loaded_run_id, updated_at = excluded.updated_at
             where not (excluded.status = 'skipped' and rag_attachments.status = 'ok')
-              and (rag_attachments.status, rag_attachments.reason, rag_attachments.sha256,
-                   rag_attachments.stored_path, rag_attachments.node_id)
-                  is distinct from (excluded.status, excluded.reason, excluded.sha256,
-                   excluded.stored_path, excluded.node_id)
+              and (rag_attachments.status, rag_attachments.reason, rag_attachments.retryable,
+                   rag_attachments.sha256, rag_attachments.stored_path, rag_attachments.node_id)
+                  is distinct from (excluded.status, excluded.reason, excluded.retryable,
+                   excluded.sha256, excluded.stored_path, excluded.node_id)
             """
         )
         result.attachments_written = cur.rowcount

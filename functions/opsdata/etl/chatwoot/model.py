@@ -158,13 +158,44 @@ class Conversation:
         return f"chatwoot:{self.account_id}:conv:{self.display_id}"
 
 
+class IdSet:
+    """The (account, conversation) ids seen in a run, in little memory: Chatwoot's display ids
+    count up from 1 in each account, so each account gets a bitmap (one bit per id, grown as
+    ids arrive, at most 8 MiB); an id past that goes to a plain set."""
+
+    BITMAP_IDS = 1 << 26
+
+    def __init__(self) -> None:
+        self._bitmaps: dict[int, bytearray] = {}
+        self._other: set[tuple[int, int]] = set()
+
+    def __contains__(self, key: tuple[int, int]) -> bool:
+        account, conversation = key
+        if conversation >= self.BITMAP_IDS:
+            return key in self._other
+        bitmap = self._bitmaps.get(account)
+        byte = conversation >> 3
+        return bitmap is not None and byte < len(bitmap) and bool(bitmap[byte] & (1 << (conversation & 7)))
+
+    def add(self, key: tuple[int, int]) -> None:
+        account, conversation = key
+        if conversation >= self.BITMAP_IDS:
+            self._other.add(key)
+            return
+        bitmap = self._bitmaps.setdefault(account, bytearray())
+        byte = conversation >> 3
+        if byte >= len(bitmap):
+            bitmap.extend(bytes(max(byte + 1 - len(bitmap), len(bitmap))))  # grow by doubling
+        bitmap[byte] |= 1 << (conversation & 7)
+
+
 @dataclass
 class Validator:
     """Turns raw records into conversations; remembers ids to catch duplicates across the export."""
 
     include_private_notes: bool = False
     now: int = field(default_factory=lambda: int(time.time()))
-    seen: set[tuple[int, int]] = field(default_factory=set)
+    seen: IdSet = field(default_factory=IdSet)
 
     def validate(self, ref: str, data: Any) -> tuple[Conversation | None, list[Quarantined]]:
         problems: list[Quarantined] = []

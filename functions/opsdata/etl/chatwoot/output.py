@@ -10,20 +10,26 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from opsdata.etl.chatwoot.corpus import BuiltConversation, node_hash
+from opsdata.etl.chatwoot.corpus import BuiltConversation, dumps_node, node_hash
 
 _TYPE_CODE = {"TextNode": "1", "ImageNode": "2", "Document": "4"}
 STAGING_PREFIX = ".staging-"
 CORPUS_FILES = ("docstore.json", "nodes.jsonl", "quarantine.jsonl")
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+_dumps = dumps_node
+_PLAIN_RE = re.compile(r'[^"\\\x00-\x1f]*')  # nothing json.dumps(ensure_ascii=False) escapes
+
+
+def _json_string(text: str) -> str:
+    """A string as JSON, as _dumps writes it; ids need no escaping, so no encoder call."""
+    return f'"{text}"' if _PLAIN_RE.fullmatch(text) else _dumps(text)
 
 
 class OutputWriter:
@@ -47,31 +53,45 @@ class OutputWriter:
         self.n_nodes = {"Document": 0, "TextNode": 0, "ImageNode": 0}
 
     def _entry(self, handle: IO[str], section: str, key: str, value: Any) -> None:
-        handle.write(("" if self._first[section] else ",\n") + _dumps(key) + ": " + _dumps(value))
+        handle.write(("" if self._first[section] else ",\n") + _json_string(key) + ": " + _dumps(value))
         self._first[section] = False
 
     def add(self, built: BuiltConversation) -> None:
-        self.add_nodes(built.doc_id, built.nodes)
+        self._write(built.doc_id, built.nodes, built.lines, built.node_hashes)
 
     def add_nodes(self, doc_id: str, nodes: list[dict[str, Any]]) -> None:
         """One conversation's node dicts (Document first), e.g. read back from a nodes.jsonl."""
+        self._write(doc_id, nodes, [_dumps(node) for node in nodes], [node_hash(node) for node in nodes])
+
+    def _write(self, doc_id: str, nodes: list[dict[str, Any]], lines: list[str], hashes: list[str]) -> None:
+        """Nodes with their serialised JSON lines and LlamaIndex hashes, worked out once by the caller."""
         if not nodes:
             return
         children: list[str] = []
         first_child_metadata: dict[str, Any] | None = None
-        for node in nodes:
+        for node, line, doc_hash in zip(nodes, lines, hashes, strict=True):
             cls = node["class_name"]
             self.n_nodes[cls] += 1
-            self._nodes.write(_dumps(node) + "\n")
-            self._entry(self._data, "data", node["id_"], {"__data__": node, "__type__": _TYPE_CODE[cls]})
-            meta: dict[str, Any] = {"doc_hash": node_hash(node)}
+            self._nodes.write(line + "\n")
+            # the same text as _dumps({"__data__": node, "__type__": …}), without serialising again
+            self._data.write(
+                ("" if self._first["data"] else ",\n")
+                + _json_string(node["id_"])
+                + ': {"__data__": '
+                + line
+                + f', "__type__": "{_TYPE_CODE[cls]}"}}'
+            )
+            self._first["data"] = False
+            # {"doc_hash": …, "ref_doc_id": …} as _dumps writes it (both are plain strings)
+            meta = f'{{"doc_hash": "{doc_hash}"'
             source = node["relationships"].get("1")
             if source:
-                meta["ref_doc_id"] = source["node_id"]
+                meta += ', "ref_doc_id": ' + _json_string(source["node_id"])
                 children.append(node["id_"])
                 if first_child_metadata is None:
                     first_child_metadata = node["metadata"]
-            self._entry(self._meta, "meta", node["id_"], meta)
+            self._meta.write(("" if self._first["meta"] else ",\n") + _json_string(node["id_"]) + ": " + meta + "}")
+            self._first["meta"] = False
         if children:
             self._entry(self._refs, "refs", doc_id, {"node_ids": children, "metadata": first_child_metadata})
 

@@ -48,6 +48,7 @@ class EtlOptions(BaseModel):
     allow_hosts: list[str] = Field(default_factory=list)
     concurrency: int = Field(default=8, ge=1, le=64)
     include_private_notes: bool = False
+    retry_permanent: bool = False  # also fetch again attachments rejected or failed for good earlier
     database: bool = True
     batch_size: int = Field(default=500, ge=1, le=10_000)
 
@@ -124,7 +125,16 @@ def default_image_fetcher(options: EtlOptions) -> ImageFetcher:
         ]
         outcomes = {
             o.key: StoredImage(
-                o.status, o.sha256, o.content_type, o.width, o.height, o.size, o.stored_path, o.reason, o.attempts
+                o.status,
+                o.sha256,
+                o.content_type,
+                o.width,
+                o.height,
+                o.size,
+                o.stored_path,
+                o.reason,
+                o.attempts,
+                o.retryable,
             )
             for o in fetch_attachments(
                 requests, store=store, allow_hosts=options.allow_hosts, concurrency=options.concurrency
@@ -237,6 +247,7 @@ def run_chatwoot_etl(
             )
         raise
     finally:
+        run.auditor.close()
         if conn is not None:
             conn.close()
 
@@ -361,10 +372,11 @@ def _process_batch(run: _Run, plans: list[Any], writer: OutputWriter, conn: Any,
     resolved: dict[str, StoredImage] = {}
     images_started = time.perf_counter()
     if wanted and conn is not None:
-        from opsdata.etl.chatwoot.database import known_images
+        from opsdata.etl.chatwoot.database import settled_images
 
-        for key, stored in known_images(conn, handle.shop_id, [i.key for i in wanted]).items():
-            if run.materialize(stored, writer.staging):
+        keys = [i.key for i in wanted]
+        for key, stored in settled_images(conn, handle.shop_id, keys, retry_permanent=options.retry_permanent).items():
+            if stored.status != "ok" or run.materialize(stored, writer.staging):
                 resolved[key] = stored
     missing = [image for image in wanted if image.key not in resolved]
     if missing and options.images == "download" and run.fetcher is not None:
@@ -372,7 +384,7 @@ def _process_batch(run: _Run, plans: list[Any], writer: OutputWriter, conn: Any,
         for key, outcome in fetched.items():
             if outcome.status == "ok" and outcome.stored_path and not run.materialize(outcome, writer.staging):
                 outcome = StoredImage(
-                    "failed", reason="stored file not found after download", attempts=outcome.attempts
+                    "failed", reason="stored file not found after download", attempts=outcome.attempts, retryable=True
                 )
             resolved[key] = outcome
     for image in wanted:
@@ -380,7 +392,7 @@ def _process_batch(run: _Run, plans: list[Any], writer: OutputWriter, conn: Any,
             image.key,
             StoredImage("skipped", reason="images were not downloaded (--images skip)")
             if options.images == "skip"
-            else StoredImage("failed", reason="no outcome from the downloader"),
+            else StoredImage("failed", reason="no outcome from the downloader", retryable=True),
         )
         run.images[outcome.status] += 1
     run.timings["images_s"] += time.perf_counter() - images_started
@@ -388,7 +400,8 @@ def _process_batch(run: _Run, plans: list[Any], writer: OutputWriter, conn: Any,
     built_batch: list[BuiltConversation] = []
     for plan in plans:
         built = build_nodes(plan, resolved)
-        run.auditor.check_conversation(plan.redactor, f"conversation {plan.conversation.display_id}", built.nodes)
+        where = f"conversation {plan.conversation.display_id}"
+        run.auditor.check_conversation(plan.redactor, where, built.nodes, built.lines)
         run.auditor.raise_if_found()
         run.auditor.remember(plan.identity)
         run.redactions.update(plan.redaction_counts)
