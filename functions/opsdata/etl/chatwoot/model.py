@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -176,6 +177,10 @@ class IdSet:
         bitmap = self._bitmaps.get(account)
         byte = conversation >> 3
         return bitmap is not None and byte < len(bitmap) and bool(bitmap[byte] & (1 << (conversation & 7)))
+
+    def update(self, keys: Iterable[tuple[int, int]]) -> None:
+        for key in keys:
+            self.add(key)
 
     def add(self, key: tuple[int, int]) -> None:
         account, conversation = key
