@@ -27,6 +27,14 @@ as $$
   returning id
 $$;
 
+-- The id of the user with this email (read before switching to an API role: auth.users is
+-- not theirs to read).
+create or replace function tests.user_id(p_email text)
+returns uuid
+language sql
+stable
+as $$ select id from auth.users where email = p_email $$;
+
 create or replace function tests.add_member(p_shop_id uuid, p_user_id uuid, p_role text)
 returns void
 language sql
@@ -35,47 +43,41 @@ as $$
   on conflict (shop_id, user_id) do update set role = excluded.role
 $$;
 
--- Act as PostgREST would for a signed-in user: claims set, role authenticated (until cleared).
-create or replace function tests.authenticate_as(p_user_id uuid)
+-- Act as PostgREST would: request claims and role set for the rest of the transaction (until
+-- cleared). The helpers below are the roles the tests take.
+create or replace function tests.set_request_role(p_role text, p_claims text)
 returns void
 language plpgsql
 as $$
 begin
-  perform set_config('request.jwt.claims',
-    json_build_object('sub', p_user_id, 'role', 'authenticated', 'aud', 'authenticated')::text, true);
-  perform set_config('role', 'authenticated', true);
+  perform set_config('request.jwt.claims', p_claims, true);
+  perform set_config('role', p_role, true);
 end
+$$;
+
+-- A signed-in user.
+create or replace function tests.authenticate_as(p_user_id uuid)
+returns void
+language sql
+as $$
+  select tests.set_request_role('authenticated',
+    json_build_object('sub', p_user_id, 'role', 'authenticated', 'aud', 'authenticated')::text)
 $$;
 
 create or replace function tests.authenticate_as_anon()
 returns void
-language plpgsql
-as $$
-begin
-  perform set_config('request.jwt.claims', '{"role": "anon"}', true);
-  perform set_config('role', 'anon', true);
-end
-$$;
+language sql
+as $$ select tests.set_request_role('anon', '{"role": "anon"}') $$;
 
 create or replace function tests.authenticate_as_service_role()
 returns void
-language plpgsql
-as $$
-begin
-  perform set_config('request.jwt.claims', '{"role": "service_role"}', true);
-  perform set_config('role', 'service_role', true);
-end
-$$;
+language sql
+as $$ select tests.set_request_role('service_role', '{"role": "service_role"}') $$;
 
 create or replace function tests.clear_authentication()
 returns void
-language plpgsql
-as $$
-begin
-  perform set_config('request.jwt.claims', '', true);
-  perform set_config('role', 'none', true);
-end
-$$;
+language sql
+as $$ select tests.set_request_role('none', '') $$;
 
 -- ===== tenancy fixtures and checks =====================================================
 -- The cast of every tenancy test: shops alpha and beta with one member each (p_role), and a

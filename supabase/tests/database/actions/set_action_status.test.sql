@@ -25,8 +25,6 @@ grant select on acts to anon, authenticated, service_role;
 create function pg_temp.act(p_ref text) returns uuid language sql stable
 as $$ select id from acts where target_ref = p_ref $$;
 grant execute on function pg_temp.act(text) to anon, authenticated, service_role;
-create function pg_temp.user_id(p_email text) returns uuid language sql stable
-as $$ select id from auth.users where email = p_email $$;
 
 -- ===== who may call it =====================================================================
 select tests.authenticate_as_anon();
@@ -34,17 +32,17 @@ select throws_ok($$ select public.set_action_status(pg_temp.act('by-viewer'), 'a
   '42501', null, 'anon cannot call set_action_status');
 select tests.clear_authentication();
 
-select tests.authenticate_as(pg_temp.user_id('member@alpha.pgtap.test'));
+select tests.authenticate_as(tests.user_id('member@alpha.pgtap.test'));
 select throws_ok($$ select public.set_action_status(pg_temp.act('by-viewer'), 'approved') $$,
   '42501', null, 'a viewer cannot decide');
 select tests.clear_authentication();
 
-select tests.authenticate_as(pg_temp.user_id('stranger@pgtap.test'));
+select tests.authenticate_as(tests.user_id('stranger@pgtap.test'));
 select throws_ok($$ select public.set_action_status(pg_temp.act('by-viewer'), 'approved') $$,
   'OD002', null, 'a non-member gets not found');
 select tests.clear_authentication();
 
-select tests.authenticate_as(pg_temp.user_id('operator@beta.pgtap.test'));
+select tests.authenticate_as(tests.user_id('operator@beta.pgtap.test'));
 select throws_ok($$ select public.set_action_status(pg_temp.act('by-viewer'), 'approved') $$,
   'OD002', null, 'an operator of another shop gets not found');
 select throws_ok($$ select public.set_action_status(gen_random_uuid(), 'approved') $$,
@@ -54,21 +52,21 @@ select tests.clear_authentication();
 select is((select status from public.actions where id = pg_temp.act('by-viewer')), 'proposed',
   'refused calls change nothing');
 
-select tests.authenticate_as(pg_temp.user_id('operator@alpha.pgtap.test'));
+select tests.authenticate_as(tests.user_id('operator@alpha.pgtap.test'));
 select is((public.set_action_status(pg_temp.act('by-operator'), 'approved', 'good title')).status, 'approved',
   'an operator approves');
 select tests.clear_authentication();
 select results_eq(
   $$ select decided_by, decision_note, decided_at is not null from public.actions where id = pg_temp.act('by-operator') $$,
-  $$ select pg_temp.user_id('operator@alpha.pgtap.test'), 'good title'::text, true $$,
+  $$ select tests.user_id('operator@alpha.pgtap.test'), 'good title'::text, true $$,
   'the decision records who decided, the note and when');
 
-select tests.authenticate_as(pg_temp.user_id('admin@alpha.pgtap.test'));
+select tests.authenticate_as(tests.user_id('admin@alpha.pgtap.test'));
 select is((public.set_action_status(pg_temp.act('by-admin'), 'rejected')).status, 'rejected', 'an admin rejects');
 select tests.clear_authentication();
 
 -- ===== the lifecycle ========================================================================
-select tests.authenticate_as(pg_temp.user_id('operator@alpha.pgtap.test'));
+select tests.authenticate_as(tests.user_id('operator@alpha.pgtap.test'));
 select throws_ok($$ select public.set_action_status(pg_temp.act('lifecycle'), 'executed') $$,
   'OD001', null, 'proposed cannot become executed');
 select throws_ok($$ select public.set_action_status(pg_temp.act('lifecycle'), 'reverted') $$,

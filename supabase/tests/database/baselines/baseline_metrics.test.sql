@@ -4,19 +4,7 @@
 begin;
 select plan(19);
 
-select tests.create_shop('alpha.myshopify.com');
-select tests.create_shop('beta.myshopify.com');
-select tests.create_user('member@alpha.test');
-select tests.create_user('stranger@nowhere.test');
-select tests.add_member((select id from public.shops where domain = 'alpha.myshopify.com'),
-                        (select id from auth.users where email = 'member@alpha.test'), 'viewer');
-
-create temporary table ids on commit drop as
-  select (select id from auth.users where email = 'member@alpha.test') as member,
-         (select id from auth.users where email = 'stranger@nowhere.test') as stranger,
-         (select id from public.shops where domain = 'alpha.myshopify.com') as alpha,
-         (select id from public.shops where domain = 'beta.myshopify.com') as beta;
-grant select on ids to anon, authenticated, service_role;
+select tests.create_two_shops('viewer');
 
 -- 30 days ago .. yesterday: final up to 3 days ago; one page has clicks only every 3rd day
 insert into public.gsc_page_daily (shop_id, date, page, clicks, impressions, ctr, position, is_final)
@@ -64,7 +52,7 @@ select throws_ok($$ select * from public.list_baselines((select alpha from ids))
 select tests.clear_authentication();
 
 -- ---- member ---------------------------------------------------------------------------------
-select tests.authenticate_as((select member from ids));
+select tests.authenticate_as((select alpha_member from ids));
 select results_eq('select distinct shop_id from public.baseline_metrics', 'select alpha from ids',
   'a member sees only their shop''s baselines');
 select is((select count(*)::int from public.baseline_for((select alpha from ids), '/p')), 9,

@@ -3,19 +3,7 @@
 begin;
 select plan(17);
 
-select tests.create_shop('alpha.myshopify.com');
-select tests.create_shop('beta.myshopify.com');
-select tests.create_user('member@alpha.test');
-select tests.create_user('stranger@nowhere.test');
-select tests.add_member((select id from public.shops where domain = 'alpha.myshopify.com'),
-                        (select id from auth.users where email = 'member@alpha.test'), 'admin');
-
-create temporary table ids on commit drop as
-  select (select id from auth.users where email = 'member@alpha.test') as member,
-         (select id from auth.users where email = 'stranger@nowhere.test') as stranger,
-         (select id from public.shops where domain = 'alpha.myshopify.com') as alpha,
-         (select id from public.shops where domain = 'beta.myshopify.com') as beta;
-grant select on ids to anon, authenticated, service_role;
+select tests.create_two_shops('admin');
 
 -- one export with one slice per shop, written as the pipeline writes them
 select tests.authenticate_as_service_role();
@@ -41,7 +29,7 @@ select is_empty('select 1 from public.chatwoot_exports', 'a non-member sees no e
 select is_empty('select 1 from public.chatwoot_export_slices', 'a non-member sees no slice');
 select tests.clear_authentication();
 
-select tests.authenticate_as((select member from ids));
+select tests.authenticate_as((select alpha_member from ids));
 select results_eq('select shop_id from public.chatwoot_exports', 'select alpha from ids',
   'a member sees own exports only');
 select results_eq('select shop_id from public.chatwoot_export_slices', 'select alpha from ids',
@@ -55,7 +43,7 @@ select throws_ok('delete from public.chatwoot_export_slices', '42501', null, 'a 
 select tests.clear_authentication();
 
 select throws_ok($$ insert into public.chatwoot_exports (shop_id, export_id, bucket, object_key, version_id, etag,
-    etl_run_id) select shop_id, md5('other'), 'data', 'exports/chatwoot/alpha.myshopify.com/export.json', 'v1', 'e1', id
+    etl_run_id) select shop_id, md5('other'), 'data', 'exports/chatwoot/alpha.pgtap.test/export.json', 'v1', 'e1', id
     from public.etl_runs where shop_id = (select alpha from ids) $$,
   '23505', null, 'an object version is registered once');
 select throws_ok($$ update public.chatwoot_exports set status = 'failed', finished_at = now()

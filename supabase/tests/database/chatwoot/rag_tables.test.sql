@@ -3,19 +3,7 @@
 begin;
 select plan(23);
 
-select tests.create_shop('alpha.myshopify.com');
-select tests.create_shop('beta.myshopify.com');
-select tests.create_user('member@alpha.test');
-select tests.create_user('stranger@nowhere.test');
-select tests.add_member((select id from public.shops where domain = 'alpha.myshopify.com'),
-                        (select id from auth.users where email = 'member@alpha.test'), 'admin');
-
-create temporary table ids on commit drop as
-  select (select id from auth.users where email = 'member@alpha.test') as member,
-         (select id from auth.users where email = 'stranger@nowhere.test') as stranger,
-         (select id from public.shops where domain = 'alpha.myshopify.com') as alpha,
-         (select id from public.shops where domain = 'beta.myshopify.com') as beta;
-grant select on ids to anon, authenticated, service_role;
+select tests.create_two_shops('admin');
 
 -- one conversation, node and attachment per shop, written as the ETL writes them
 select tests.authenticate_as_service_role();
@@ -48,7 +36,7 @@ select is_empty('select 1 from public.rag_documents', 'a non-member sees no node
 select is_empty('select 1 from public.rag_attachments', 'a non-member sees no attachment');
 select tests.clear_authentication();
 
-select tests.authenticate_as((select member from ids));
+select tests.authenticate_as((select alpha_member from ids));
 select results_eq('select shop_id from public.etl_runs', 'select alpha from ids', 'a member sees own runs only');
 select results_eq('select shop_id from public.chatwoot_conversations', 'select alpha from ids',
   'a member sees own conversations only');

@@ -2,7 +2,7 @@
 -- sources: members count their shop only, non-members and anon get 42501, and the demo
 -- generator's bookkeeping runs never become a data source.
 begin;
-select plan(11);
+select plan(16);
 
 select tests.create_two_shops();
 select private.enqueue_alert(s, k, 'warning', 'feed', 't', 'm', '{}', format('%s-%s', k, g))
@@ -24,6 +24,19 @@ select throws_ok($$ select public.count_alerts(tests.id('beta')) $$, '42501', nu
   'count_alerts raises 42501 for another shop');
 select throws_ok($$ select public.count_anomalies(tests.id('beta')) $$, '42501', null,
   'count_anomalies raises 42501 for another shop');
+
+-- ===== page arguments (private.require_page_args), as the member ======================
+select throws_ok($$ select * from public.list_alerts(tests.id('alpha'), 0) $$, 'OD003',
+  'p_limit must be between 1 and 500 (got 0)', 'list_alerts refuses an empty page');
+select throws_ok($$ select * from public.list_alerts(tests.id('alpha'), 501) $$, 'OD003',
+  'p_limit must be between 1 and 500 (got 501)', 'list_alerts refuses a page over 500');
+select throws_ok($$ select * from public.list_alerts(tests.id('alpha'), p_after_id => 1) $$, 'OD003',
+  'p_after_created_at and p_after_id go together', 'list_alerts refuses half a cursor');
+select throws_ok($$ select * from public.list_anomalies(tests.id('alpha'), p_after_observed_on => current_date) $$,
+  'OD003', 'p_after_observed_on and p_after_id go together', 'list_anomalies refuses half a cursor');
+select is((select count(*) from public.list_anomalies(tests.id('alpha'), 2, date '2026-06-04', 1 + (
+             select max(id) from public.anomalies where shop_id = tests.id('alpha')))), 2::bigint,
+  'list_anomalies takes a whole cursor: the page after it');
 select tests.clear_authentication();
 
 -- ===== anon ============================================================================

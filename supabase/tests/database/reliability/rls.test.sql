@@ -4,20 +4,8 @@
 begin;
 select plan(42);
 
-select tests.create_shop('alpha-rel.myshopify.com');
-select tests.create_shop('beta-rel.myshopify.com');
-select tests.create_user('member@alpha-rel.test');
-select tests.create_user('admin@alpha-rel.test');
-select tests.create_user('stranger@rel.test');
-create temporary table ids on commit drop as
-  select (select id from auth.users where email = 'member@alpha-rel.test') as member,
-         (select id from auth.users where email = 'admin@alpha-rel.test') as admin,
-         (select id from auth.users where email = 'stranger@rel.test') as stranger,
-         (select id from public.shops where domain = 'alpha-rel.myshopify.com') as alpha,
-         (select id from public.shops where domain = 'beta-rel.myshopify.com') as beta;
-grant select on ids to anon, authenticated, service_role;
-select tests.add_member((select alpha from ids), (select member from ids), 'viewer');
-select tests.add_member((select alpha from ids), (select admin from ids), 'admin');
+select tests.create_two_shops('viewer');
+select tests.add_member(alpha, tests.create_user('admin@alpha.pgtap.test'), 'admin') from ids;
 
 -- one row of everything in each shop
 insert into public.data_sources (shop_id, source) select alpha, 'shopify' from ids union all select beta, 'shopify' from ids;
@@ -63,7 +51,7 @@ select throws_ok($$ select * from public.source_daily_rows((select alpha from id
 select tests.clear_authentication();
 
 -- ===== a member (viewer) =================================================================
-select tests.authenticate_as((select member from ids));
+select tests.authenticate_as((select alpha_member from ids));
 select results_eq(format('select distinct shop_id from public.%I', name), 'select alpha from ids',
   'a member sees only their shop''s ' || name) from tables_under_test;
 select is((select count(*)::integer from public.data_quality((select alpha from ids))), 1, 'data_quality answers a member');
@@ -85,7 +73,7 @@ select throws_ok($$ select * from private.claim_alerts() $$, '42501', null, 'a m
 select tests.clear_authentication();
 
 -- ===== writers: an admin through the checked RPC, service_role directly =====================
-select tests.authenticate_as((select admin from ids));
+select tests.authenticate_as(tests.user_id('admin@alpha.pgtap.test'));
 select is((select warn_after from public.configure_data_source((select alpha from ids), 'ga', p_warn_after_hours => 6)),
   interval '6 hours', 'an admin configures a data source through the RPC');
 select is((select expected_lag from public.data_sources where shop_id = (select alpha from ids) and source = 'ga'),

@@ -3,20 +3,7 @@
 begin;
 select plan(14);
 
-select tests.create_shop('alpha.myshopify.com');
-select tests.create_shop('beta.myshopify.com');
-select tests.create_user('member@alpha.test');
-select tests.create_user('stranger@nowhere.test');
-select tests.add_member((select id from public.shops where domain = 'alpha.myshopify.com'),
-                        (select id from auth.users where email = 'member@alpha.test'), 'viewer');
-
--- remember ids before switching roles (auth.users is not readable by authenticated)
-create temporary table ids on commit drop as
-  select (select id from auth.users where email = 'member@alpha.test') as member,
-         (select id from auth.users where email = 'stranger@nowhere.test') as stranger,
-         (select id from public.shops where domain = 'alpha.myshopify.com') as alpha,
-         (select id from public.shops where domain = 'beta.myshopify.com') as beta;
-grant select on ids to anon, authenticated, service_role;
+select tests.create_two_shops('viewer');
 
 select tests.authenticate_as_anon();
 select throws_ok('select count(*) from public.shops', '42501', null, 'anon cannot read shops');
@@ -28,8 +15,8 @@ select is_empty('select 1 from public.shops', 'a non-member sees no shop');
 select is_empty('select 1 from public.shop_members', 'a non-member sees no membership');
 select tests.clear_authentication();
 
-select tests.authenticate_as((select member from ids));
-select results_eq('select domain from public.shops', $$ values ('alpha.myshopify.com') $$,
+select tests.authenticate_as((select alpha_member from ids));
+select results_eq('select domain from public.shops', $$ values ('alpha.pgtap.test') $$,
   'a member sees exactly their shop');
 select results_eq('select shop_id from public.shop_members', 'select alpha from ids',
   'a member sees the memberships of their shop only');
@@ -50,7 +37,7 @@ select lives_ok($$ insert into public.shop_members (shop_id, user_id, role) sele
 select tests.clear_authentication();
 
 select tests.authenticate_as((select stranger from ids));
-select results_eq('select domain from public.shops', $$ values ('beta.myshopify.com') $$,
+select results_eq('select domain from public.shops', $$ values ('beta.pgtap.test') $$,
   'a new membership takes effect at once');
 select tests.clear_authentication();
 
