@@ -19,12 +19,8 @@ set search_path = ''
 as $$
 begin
   perform private.require_shop_member(p_shop_id);
-  if p_limit is null or p_limit not between 1 and 1000 then
-    raise exception 'p_limit must be between 1 and 1000 (got %)', p_limit using errcode = 'OD003';
-  end if;
-  if (p_after_product_id is null) <> (p_after_other_product_id is null) then
-    raise exception 'p_after_product_id and p_after_other_product_id go together' using errcode = 'OD003';
-  end if;
+  perform private.require_page_args(p_limit, 1000, array[p_after_product_id is not null, p_after_other_product_id is not null],
+                                    'p_after_product_id and p_after_other_product_id');
   return query
     select a.*
     from public.product_affinity a

@@ -18,12 +18,8 @@ set search_path = ''
 as $$
 begin
   perform private.require_shop_member(p_shop_id);
-  if p_limit is null or p_limit not between 1 and 1000 then
-    raise exception 'p_limit must be between 1 and 1000 (got %)', p_limit using errcode = 'OD003';
-  end if;
-  if (p_after_page is null) <> (p_after_metric is null) then
-    raise exception 'p_after_page and p_after_metric go together' using errcode = 'OD003';
-  end if;
+  perform private.require_page_args(p_limit, 1000, array[p_after_page is not null, p_after_metric is not null],
+                                    'p_after_page and p_after_metric');
   if p_metric is not null and not p_metric = any (private.baseline_metric_names()) then
     raise exception 'unknown metric "%"', p_metric using errcode = 'OD003';
   end if;

@@ -19,10 +19,7 @@ declare
   v_done jsonb := '{}'::jsonb;
   v_failed jsonb := '{}'::jsonb;
 begin
-  select * into v_job from private.jobs j where j.name = p_name;
-  if not found then
-    raise exception 'unknown job "%"', p_name using errcode = 'OD010';
-  end if;
+  v_job := private.job(p_name);
   if p_shop_id is not null and not v_job.per_shop then
     raise exception 'job "%" runs for the whole database and takes no shop', p_name using errcode = 'OD003';
   end if;
@@ -52,24 +49,9 @@ begin
     where p_shop_id is null or s.id = p_shop_id
     order by s.domain
   loop
-    begin
-      execute 'select ' || v_job.command into v_result using v_shop.id;
-      v_done := v_done || jsonb_build_object(v_shop.domain, v_result);
-    exception when others then
-      v_failed := v_failed || jsonb_build_object(v_shop.domain, sqlstate || ': ' || sqlerrm);
-      raise warning 'job % failed for shop %: % %', p_name, v_shop.domain, sqlstate, sqlerrm;
-    end;
+    select * into v_done, v_failed from private.run_job_for_shop(v_job, v_shop.id, v_shop.domain, v_done, v_failed);
   end loop;
-
-  update private.job_runs
-    set status = case when v_failed = '{}'::jsonb then 'succeeded' else 'failed' end,
-        finished_at = clock_timestamp(),
-        result = jsonb_build_object('shops', v_done, 'failed', v_failed),
-        error = case when v_failed <> '{}'::jsonb then
-                  (select string_agg(key || ': ' || (value #>> '{}'), '; ' order by key)
-                   from jsonb_each(v_failed))
-                end
-    where id = v_run_id;
+  perform private.finish_job_run(v_run_id, v_done, v_failed);
   return v_run_id;
 end
 $$;

@@ -13,14 +13,10 @@ as $$
 declare
   v_job private.jobs;
   v_shop record;
-  v_result jsonb;
   v_done jsonb := '{}'::jsonb;
   v_failed jsonb := '{}'::jsonb;
 begin
-  select * into v_job from private.jobs j where j.name = p_name;
-  if not found then
-    raise exception 'unknown job "%"', p_name using errcode = 'OD010';
-  end if;
+  v_job := private.job(p_name);
   if not v_job.per_shop then
     raise exception 'job "%" runs for the whole database: use private.run_job', p_name using errcode = 'OD003';
   end if;
@@ -29,27 +25,13 @@ begin
   commit;
 
   for v_shop in select s.id, s.domain from public.shops s order by s.domain loop
-    begin
-      execute 'select ' || v_job.command into v_result using v_shop.id;
-      v_done := v_done || jsonb_build_object(v_shop.domain, v_result);
-    exception when others then
-      v_failed := v_failed || jsonb_build_object(v_shop.domain, sqlstate || ': ' || sqlerrm);
-      raise warning 'job % failed for shop %: % %', p_name, v_shop.domain, sqlstate, sqlerrm;
-    end;
+    select * into v_done, v_failed from private.run_job_for_shop(v_job, v_shop.id, v_shop.domain, v_done, v_failed);
     update private.job_runs set result = jsonb_build_object('shops', v_done, 'failed', v_failed)
     where id = p_run_id;
     commit;  -- this shop's work is kept whatever happens to the next
   end loop;
 
-  update private.job_runs
-    set status = case when v_failed = '{}'::jsonb then 'succeeded' else 'failed' end,
-        finished_at = clock_timestamp(),
-        result = jsonb_build_object('shops', v_done, 'failed', v_failed),
-        error = case when v_failed <> '{}'::jsonb then
-                  (select string_agg(f.key || ': ' || (f.value #>> '{}'), '; ' order by f.key)
-                   from jsonb_each(v_failed) f)
-                end
-    where id = p_run_id;
+  perform private.finish_job_run(p_run_id, v_done, v_failed);
   commit;
 end
 $$;

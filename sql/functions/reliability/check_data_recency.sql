@@ -7,9 +7,9 @@ set search_path = ''
 as $$
 declare
   v_label text := private.source_label(p_source.source);
-  v_lag numeric := extract(epoch from p_source.expected_lag) / 3600;
-  v_warn numeric := v_lag + extract(epoch from p_source.warn_after) / 3600;
-  v_error numeric := v_lag + extract(epoch from p_source.error_after) / 3600;
+  v_lag numeric := private.hours(p_source.expected_lag);
+  v_warn numeric := v_lag + private.hours(p_source.warn_after);
+  v_error numeric := v_lag + private.hours(p_source.error_after);
   v_through timestamptz := private.source_data_through(p_source.shop_id, p_source.source);
   v_tz text := (select s.timezone from public.shops s where s.id = p_source.shop_id);
   v_age numeric;
@@ -20,7 +20,7 @@ begin
     v_status := 'grey';
     v_message := format('No %s data loaded yet, so its recency cannot be judged.', v_label);
   else
-    v_age := extract(epoch from p_now - v_through) / 3600;
+    v_age := private.hours(p_now - v_through);
     v_status := private.quality_status(v_age, v_warn, v_error);
     v_message := format('Newest %s data is from %s (%s old); %s, so yellow after %s, red after %s.',
       v_label, to_char(v_through at time zone v_tz, 'YYYY-MM-DD HH24:MI'), private.format_hours(greatest(v_age, 0)),

@@ -7,8 +7,8 @@ set search_path = ''
 as $$
 declare
   v_label text := private.source_label(p_source.source);
-  v_warn numeric := extract(epoch from p_source.warn_after) / 3600;
-  v_error numeric := extract(epoch from p_source.error_after) / 3600;
+  v_warn numeric := private.hours(p_source.warn_after);
+  v_error numeric := private.hours(p_source.error_after);
   v_last timestamptz;
   v_failed_at timestamptz;
   v_age numeric;
@@ -29,14 +29,14 @@ begin
     v_status := 'grey';
     v_message := format('No successful %s sync yet.', v_label);
   else
-    v_age := extract(epoch from p_now - v_last) / 3600;
+    v_age := private.hours(p_now - v_last);
     v_status := private.quality_status(v_age, v_warn, v_error);
     v_message := format('Last successful %s sync finished %s ago (yellow after %s, red after %s).',
       v_label, private.format_hours(v_age), private.format_hours(v_warn), private.format_hours(v_error));
   end if;
   if v_failed_at is not null then
     v_message := v_message || format(' Failed since then: the latest attempt, %s ago.',
-      private.format_hours(extract(epoch from p_now - v_failed_at) / 3600));
+      private.format_hours(private.hours(p_now - v_failed_at)));
   end if;
 
   return row(

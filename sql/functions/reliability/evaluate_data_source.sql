@@ -61,7 +61,7 @@ begin
   elsif v_status = 'red' and p_now - coalesce(v_ds.last_alert_at, v_ds.status_since, p_now) >= v_ds.reminder_every then
     v_alert_kind := 'reminder';
     v_title := format('%s is still red (since %s)', v_label,
-                      private.format_hours(extract(epoch from p_now - v_ds.status_since) / 3600) || ' ago');
+                      private.format_hours(private.hours(p_now - v_ds.status_since)) || ' ago');
   end if;
 
   if v_alert_kind is not null then

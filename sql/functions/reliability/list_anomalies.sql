@@ -15,12 +15,8 @@ set search_path = ''
 as $$
 begin
   perform private.require_shop_member(p_shop_id);
-  if p_limit is null or p_limit not between 1 and 500 then
-    raise exception 'p_limit must be between 1 and 500 (got %)', p_limit using errcode = 'OD003';
-  end if;
-  if (p_after_observed_on is null) <> (p_after_id is null) then
-    raise exception 'p_after_observed_on and p_after_id go together' using errcode = 'OD003';
-  end if;
+  perform private.require_page_args(p_limit, 500, array[p_after_observed_on is not null, p_after_id is not null],
+                                    'p_after_observed_on and p_after_id');
   return query
   select a.* from public.anomalies a
   where a.shop_id = p_shop_id
