@@ -1,5 +1,6 @@
 """Lambda-shaped events and contexts for handler tests (AWS APIs themselves are played by moto).
 
+use_fake_aws(monkeypatch)                                               # before any boto3 client exists
 context = LambdaContext("opsdata-worker")
 event = s3_put_event(bucket, key, size=..., etag=..., version_id=...)   # as S3 notifies Lambda
 result = drain(sqs, queue_url, handler, batch_size=3)                    # as the SQS event source does
@@ -23,8 +24,28 @@ FAKE_CREDENTIALS = {
 }
 
 
+def use_fake_aws(monkeypatch: Any, **env: str) -> None:
+    """Fake credentials and our region (plus `env`), no endpoint override: call it before any
+    boto3 client exists (moto's advice), so that nothing can reach AWS."""
+    for name, value in {**FAKE_CREDENTIALS, **env}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+def create_idempotency_table(dynamodb: Any, name: str) -> None:
+    """The DynamoDB table Powertools idempotency keeps its records in (template.yaml's shape)."""
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 @dataclass
 class LambdaContext:
+    """What Lambda passes a handler besides the event: the context object, as the runtime builds it."""
+
     function_name: str = "opsdata-test"
     function_version: str = "$LATEST"
     memory_limit_in_mb: int = 1024
@@ -34,6 +55,14 @@ class LambdaContext:
     @property
     def invoked_function_arn(self) -> str:
         return f"arn:aws:lambda:{REGION}:123456789012:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return "2026/11/29/[$LATEST]abcdef"
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms

@@ -10,8 +10,8 @@ from types import ModuleType
 
 import pytest
 
-from lambda_support import LambdaContext
 from opsdata.core.settings import get_settings
+from support_aws import LambdaContext, use_fake_aws
 
 from .conftest import World
 
@@ -161,14 +161,7 @@ def test_secrets_come_from_ssm_and_local_defaults_are_refused_on_lambda(
 ) -> None:
     from moto import mock_aws
 
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "eu-central-1",
-    }.items():
-        monkeypatch.setenv(name, value)
+    use_fake_aws(monkeypatch)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     from opsdata.api import handler as _unused  # noqa: F401  (module import needs a database URL)
     from opsdata.api.handler import ConfigurationError, lambda_settings

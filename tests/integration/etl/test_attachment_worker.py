@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
 from opsdata.core.settings import get_settings
+from support_aws import REGION, LambdaContext, create_idempotency_table, use_fake_aws
 from support_http import LoopbackServer, Reply
 from support_images import SVG, jpeg_with_gps
 
@@ -18,32 +18,14 @@ TABLE = "opsdata-idempotency-test"
 PREFIX = "chatwoot"
 
 
-@dataclass
-class FakeContext:
-    function_name: str = "opsdata-attachment-worker"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:eu-central-1:123456789012:function:opsdata-attachment-worker"
-    aws_request_id: str = "req-1"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch, http_server: LoopbackServer) -> Iterator[dict]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "eu-central-1",
-        "OPSDATA_ATTACHMENT_STORE": f"s3://{BUCKET}/{PREFIX}",
-        "IDEMPOTENCY_TABLE": TABLE,
-        "OPSDATA_ATTACHMENT_ALLOW_HOSTS": "127.0.0.1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    use_fake_aws(
+        monkeypatch,
+        OPSDATA_ATTACHMENT_STORE=f"s3://{BUCKET}/{PREFIX}",
+        IDEMPOTENCY_TABLE=TABLE,
+        OPSDATA_ATTACHMENT_ALLOW_HOSTS="127.0.0.1",
+    )
     import boto3
     from moto import mock_aws
 
@@ -57,14 +39,9 @@ def aws(monkeypatch: pytest.MonkeyPatch, http_server: LoopbackServer) -> Iterato
     attachment_worker.runtime.cache_clear()
     with mock_aws():
         s3 = boto3.client("s3")
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_idempotency_table(dynamodb, TABLE)
         sqs = boto3.client("sqs")
         queue_url = sqs.create_queue(QueueName="attachments")["QueueUrl"]
         yield {"s3": s3, "dynamodb": dynamodb, "sqs": sqs, "queue_url": queue_url, "worker": attachment_worker}
@@ -97,7 +74,9 @@ def deliver(aws: dict, *bodies: str) -> dict:
     }
     for m in messages:  # Lambda deletes what succeeded; failures become visible again later
         sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
-    response = aws["worker"].handler(event, FakeContext())
+    response = aws["worker"].handler(
+        event, LambdaContext("opsdata-attachment-worker", memory_limit_in_mb=512, remaining_ms=60_000)
+    )
     return {"response": response, "ids": {_label(m["Body"]): m["MessageId"] for m in messages}}
 
 

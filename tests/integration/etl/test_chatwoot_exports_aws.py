@@ -24,16 +24,17 @@ from opsdata.core.db import connect
 from opsdata.core.settings import get_settings
 from opsdata.etl.chatwoot.generator import GeneratedExport, write_export
 from support_aws import (
-    FAKE_CREDENTIALS,
     REGION,
     Drained,
     LambdaContext,
     SqsClock,
+    create_idempotency_table,
     drain,
     queue_depth,
     redeliver,
     s3_put_event,
     sqs_record,
+    use_fake_aws,
 )
 from support_http import LoopbackServer, Reply
 from support_images import SVG
@@ -107,9 +108,7 @@ def _reset_runtimes(exports: Any, attachment_worker: Any) -> None:
 
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch, use_database: str, http_server: LoopbackServer) -> Iterator[Stack]:
-    for name, value in FAKE_CREDENTIALS.items():  # before any client exists: nothing can reach AWS
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    use_fake_aws(monkeypatch)
     import boto3
     from moto import mock_aws
 
@@ -124,12 +123,7 @@ def stack(monkeypatch: pytest.MonkeyPatch, use_database: str, http_server: Loopb
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_idempotency_table(dynamodb, TABLE)
         sqs = boto3.client("sqs")
         slices_url = sqs.create_queue(QueueName="chatwoot-slices")["QueueUrl"]
         attachments_url = sqs.create_queue(QueueName="attachments")["QueueUrl"]

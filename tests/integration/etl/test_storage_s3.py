@@ -8,27 +8,20 @@ from collections.abc import Iterator
 import pytest
 
 from opsdata.etl.chatwoot.storage import S3Store, StoreError, open_store
+from support_aws import REGION, use_fake_aws
 
 BUCKET = "opsdata-media-test"
 
 
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "eu-central-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    use_fake_aws(monkeypatch)
     import boto3
     from moto import mock_aws
 
     with mock_aws():
         client = boto3.client("s3")
-        client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+        client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         yield client
 
 

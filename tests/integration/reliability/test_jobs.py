@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from lambda_support import LambdaContext
 from opsdata.core import secrets
 from opsdata.core.db import connect
 from opsdata.core.settings import get_settings
 from opsdata.reliability.backup import backup_name, read_backup
 from support import make_shop
+from support_aws import LambdaContext, use_fake_aws
 from webhook_server import webhook_server
 
 BUCKET = "opsdata-backups-test"
@@ -22,15 +22,7 @@ BUCKET = "opsdata-backups-test"
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    # fake credentials before any client exists (moto's advice), so nothing can reach AWS
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "eu-central-1",
-    }.items():
-        monkeypatch.setenv(key, value)
+    use_fake_aws(monkeypatch)
     from moto import mock_aws
 
     secrets.clear_cache()
@@ -151,14 +143,14 @@ def test_job_logs_carry_the_execution_id_and_metrics_are_emf(
             monkeypatch.setenv("ALERT_WEBHOOK_URL", hook.url)
             monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "opsdata-test")
             get_settings.cache_clear()
-            handler({"task": "deliver_alerts", "execution_id": "exec-42"}, LambdaContext())
+            handler({"task": "deliver_alerts", "execution_id": "exec-42"}, LambdaContext("opsdata-jobs"))
     finally:
         logger.registered_handler.setStream(previous)
         get_settings.cache_clear()
     lines = [json.loads(line) for line in (log.getvalue() + capsys.readouterr().out).splitlines() if line[:1] == "{"]
     delivered = next(line for line in lines if line.get("message") == "alerts delivered")
     assert delivered["correlation_id"] == "exec-42" and delivered["service"] == "opsdata"
-    assert delivered["delivered"] == 1 and delivered["function_name"] == "opsdata-api"
+    assert delivered["delivered"] == 1 and delivered["function_name"] == "opsdata-jobs"
     assert hook.url not in json.dumps(lines)  # the webhook URL is a secret
     emf = next(line for line in lines if "_aws" in line)
     values = {name: sum(v) if isinstance(v, list) else v for name, v in emf.items() if name.startswith("Alerts")}
