@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from opsdata import cli
 from opsdata.core.db import connect
@@ -19,11 +19,17 @@ from opsdata.etl.chatwoot.pipeline import EtlOptions, run_chatwoot_etl
 from tests_etl_support import LocalImages
 
 FIXTURES = Path("/work/shared/fixtures/chatwoot")
+EXAMPLE = FIXTURES / "synthetic_export_example.json"
 SHOP = "etl.myshopify.com"
 
 
 def options(input_path: Path, out: Path, **extra: object) -> EtlOptions:
     return EtlOptions(input=str(input_path), shop=SHOP, out=out, batch_size=50, **extra)  # type: ignore[arg-type]
+
+
+def etl_cli(runner: CliRunner, export: Path, out: Path, *extra: str, shop: str = SHOP) -> Result:
+    """`opsdata etl chatwoot EXPORT --shop SHOP --out OUT [extra...]`, as a user types it."""
+    return runner.invoke(cli.main, ["etl", "chatwoot", str(export), "--shop", shop, "--out", str(out), *extra])
 
 
 def table_state(url: str) -> dict[str, list[tuple]]:
@@ -119,7 +125,7 @@ def test_rerunning_the_same_export_changes_nothing(
 
 
 def test_a_newer_export_updates_only_changed_conversations(tmp_path: Path, fresh_database_url: str) -> None:
-    conversations = json.loads((FIXTURES / "synthetic_export_example.json").read_text())
+    conversations = json.loads(EXAMPLE.read_text())
     first = tmp_path / "v1.json"
     first.write_text(json.dumps(conversations))
     out = tmp_path / "rag"
@@ -206,47 +212,19 @@ def test_failed_images_are_retried_by_the_next_run(
 def test_cli_exit_codes_and_summary(tmp_path: Path, use_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
     out = tmp_path / "rag"
-    ok = runner.invoke(
-        cli.main,
-        [
-            "etl",
-            "chatwoot",
-            str(FIXTURES / "synthetic_export_example.json"),
-            "--shop",
-            SHOP,
-            "--out",
-            str(out),
-            "--images",
-            "skip",
-        ],
-    )
+    ok = etl_cli(runner, EXAMPLE, out, "--images", "skip")
     assert ok.exit_code == 0, ok.output
     assert "conversations loaded" in ok.output and "redacted name" in ok.output
     bad = tmp_path / "bad.json"
     bad.write_text('[{"id": 1,}]')
-    result = runner.invoke(
-        cli.main, ["etl", "chatwoot", str(bad), "--shop", SHOP, "--out", str(out), "--images", "skip"]
-    )
+    result = etl_cli(runner, bad, out, "--images", "skip")
     assert result.exit_code == 1 and "byte offset" in result.output
     assert (out / "docstore.json").exists(), "a failed run leaves the previous output in place"
-    usage = runner.invoke(cli.main, ["etl", "chatwoot", str(bad), "--shop", "Not A Domain", "--out", str(out)])
+    usage = etl_cli(runner, bad, out, shop="Not A Domain")
     assert usage.exit_code == 2
     # When redaction is broken, the audit stops the run and names where, not what
     monkeypatch.setattr("opsdata.etl.chatwoot.redaction.Redactor.redact", lambda self, text: text or "")
-    leaked = runner.invoke(
-        cli.main,
-        [
-            "etl",
-            "chatwoot",
-            str(FIXTURES / "synthetic_export_example.json"),
-            "--shop",
-            SHOP,
-            "--out",
-            str(tmp_path / "x"),
-            "--images",
-            "skip",
-        ],
-    )
+    leaked = etl_cli(runner, EXAMPLE, tmp_path / "x", "--images", "skip")
     assert leaked.exit_code == 3 and "privacy audit failed" in leaked.output
     assert "Alex" not in leaked.output and "maria" not in leaked.output.lower()
     assert not (tmp_path / "x").exists()
@@ -260,16 +238,5 @@ def test_images_download_without_a_downloader_says_how_to_proceed(tmp_path: Path
 
     if importlib.util.find_spec("opsdata.etl.chatwoot.attachments") is not None:
         pytest.skip("the attachment downloader is present in this build")
-    result = CliRunner().invoke(
-        cli.main,
-        [
-            "etl",
-            "chatwoot",
-            str(FIXTURES / "synthetic_export_example.json"),
-            "--shop",
-            SHOP,
-            "--out",
-            str(tmp_path / "o"),
-        ],
-    )
+    result = etl_cli(CliRunner(), EXAMPLE, tmp_path / "o")
     assert result.exit_code == 4 and "--images skip" in result.output
