@@ -18,6 +18,8 @@ from pydantic import Field
 from opsdata.api.endpoint import ApiItem, Endpoint, PageParams, ShopParams
 
 Status = Literal["green", "yellow", "red", "grey"]
+AlertKind = Literal["status_change", "reminder", "anomaly"]
+Direction = Literal["spike", "drop"]
 
 
 def _source_filter() -> Any:
@@ -55,13 +57,13 @@ class SourceQuality(ApiItem):
 
 class AlertsParams(ShopParams, PageParams):
     source: str | None = _source_filter()
-    kind: Literal["status_change", "reminder", "anomaly"] | None = Field(default=None, description="Only this kind.")
+    kind: AlertKind | None = Field(default=None, description="Only this kind.")
 
 
 class Alert(ApiItem):
     id: int
     shop_id: UUID
-    kind: Literal["status_change", "reminder", "anomaly"]
+    kind: AlertKind
     severity: Literal["info", "warning", "critical"]
     source: str | None
     title: str
@@ -99,7 +101,7 @@ class Anomaly(ApiItem):
     band_low: float
     band_high: float
     score: float = Field(description="(value - expected) / robust sigma")
-    direction: Literal["spike", "drop"]
+    direction: Direction
     kind: Literal["point", "level_shift"]
     sensitivity: float
     history_points: int
@@ -130,7 +132,7 @@ class SourceDay(ApiItem):
     day: date
     rows_loaded: int = Field(description="Rows loaded by successful sync runs that started that day")
     anomaly_id: int | None = Field(description="The day's rows_loaded anomaly, if any")
-    anomaly_direction: Literal["spike", "drop"] | None
+    anomaly_direction: Direction | None
 
 
 ENDPOINTS = [
