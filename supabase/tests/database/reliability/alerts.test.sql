@@ -3,10 +3,8 @@
 begin;
 select plan(17);
 
-select tests.create_shop('alerts.myshopify.com');
 create temporary table q on commit drop as
-  select (select id from public.shops where domain = 'alerts.myshopify.com') as shop,
-         timestamptz '2026-06-10 12:00:00+00' as t0;
+  select tests.create_shop('alerts.myshopify.com') as shop, timestamptz '2026-06-10 12:00:00+00' as t0;
 select public.configure_data_source((select shop from q), 'feed', p_reminder_every_hours => 6);
 -- last successful sync at t0 - 47 h: yellow now, red after one more hour
 insert into public.sync_runs (shop_id, source, started_at, finished_at, status, rows_loaded, max_data_at)

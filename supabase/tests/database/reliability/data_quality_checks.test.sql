@@ -3,10 +3,8 @@
 begin;
 select plan(40);
 
-select tests.create_shop('quality.myshopify.com');
 create temporary table q on commit drop as
-  select (select id from public.shops where domain = 'quality.myshopify.com') as shop,
-         timestamptz '2026-06-10 12:00:00+00' as now;
+  select tests.create_shop('quality.myshopify.com') as shop, timestamptz '2026-06-10 12:00:00+00' as now;
 
 -- a succeeded run of `source` finishing `age` before q.now
 create function pg_temp.synced(p_source text, p_age interval, p_rows integer default 10, p_data_at timestamptz default null)
