@@ -1,15 +1,20 @@
 """Settings: one pydantic model, read once from the environment.
 
-Nothing else in opsdata reads os.environ for configuration.
+Nothing else in opsdata reads os.environ for configuration. Each setting is read from the
+variable named by its alias, else its field name, case-insensitively; values given to
+`Settings(...)` win over the environment. A plain model rather than pydantic-settings: the
+Lambda cold start does not pay ~25 ms to import sources (dotenv, secrets dirs, cloud vaults)
+that opsdata never uses.
 """
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 # functions/opsdata/core/settings.py -> the checkout root (only meaningful outside Lambda).
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -22,8 +27,23 @@ LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"  # 
 LOCAL_CURSOR_SECRET = "opsdata-local-development-cursor-secret"  # noqa: S105
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+class Settings(BaseModel):
+    # validate_default: a bad default fails at once, as with pydantic-settings
+    model_config = ConfigDict(extra="ignore", frozen=True, validate_default=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _environment(cls, given: Any) -> Any:
+        """The environment's values under the ones given explicitly."""
+        if not isinstance(given, dict):
+            return given
+        environ = {name.lower(): value for name, value in os.environ.items()}
+        found = {}
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            if key.lower() in environ:
+                found[key] = environ[key.lower()]
+        return {**found, **given}
 
     database_url: str | None = Field(
         default=None,
