@@ -283,9 +283,27 @@ class RequestContext:
             )
 
 
+def _inline(route: Route) -> Route:
+    """The route with its blocking handler called on the event loop instead of a worker thread."""
+    handler = route.endpoint
+
+    async def run_inline(request: Request) -> Response:
+        return handler(request)
+
+    return Route(route.path, run_inline, methods=list(route.methods or ["GET"]), name=route.name)
+
+
 def create_app(
-    settings: Settings | None = None, context: ApiContext | None = None, endpoints: list[Endpoint] | None = None
+    settings: Settings | None = None,
+    context: ApiContext | None = None,
+    endpoints: list[Endpoint] | None = None,
+    *,
+    one_request_at_a_time: bool = False,
 ) -> Starlette:
+    """The app. `one_request_at_a_time` (Lambda: Mangum hands over one event at a time per execution
+    environment) runs the blocking handlers on the event loop: nothing else could use it meanwhile,
+    and the request skips the hop to a worker thread (the first one also skips starting the thread
+    pool and importing anyio's asyncio backend). uvicorn serves concurrent requests: leave it off."""
     ctx = context or build_context(settings or get_settings())
     endpoints = ENDPOINTS if endpoints is None else endpoints
     routes = [
@@ -294,6 +312,8 @@ def create_app(
         _openapi_route(ctx, endpoints),
         *(_endpoint_route(ctx, e) for e in endpoints),
     ]
+    if one_request_at_a_time:
+        routes = [_inline(route) for route in routes]
     app = Starlette(
         routes=routes,
         middleware=[Middleware(RequestContext)],

@@ -72,7 +72,7 @@ from mangum import Mangum  # noqa: E402
 from opsdata.api.app import build_context, create_app  # noqa: E402
 from opsdata.core.observability import count, get_metrics, logger  # noqa: E402
 
-app = create_app(context=build_context(_settings, _slots))
+app = create_app(context=build_context(_settings, _slots), one_request_at_a_time=True)
 _asgi = Mangum(app, lifespan="off")
 metrics = get_metrics()
 
