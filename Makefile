@@ -24,6 +24,8 @@ system-deps:  ## apt packages the embedded cluster needs (only the missing ones)
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --upgrade pip
+	@# phonenumberslite replaced phonenumbers (same import name): remove it before installing the lite one
+	@$(BIN)/python -m pip uninstall -q -y phonenumbers 2>/dev/null || true
 	@$(BIN)/python -m pip install -q -r requirements-dev.txt
 	@$(BIN)/python -m pip install -q --no-deps -e .
 	@touch $@

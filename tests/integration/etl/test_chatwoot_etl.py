@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import phonenumbers
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
@@ -71,6 +72,8 @@ def test_a_run_writes_the_corpus_the_rows_and_the_run_records(
     assert manifest["input"]["checksum_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert manifest["counts"]["quarantined"] >= generated.broken  # type: ignore[attr-defined]
     assert manifest["redactions"]["email"] > 0 and manifest["redactions"]["phone"] > 0
+    # the phone library's version (shipped as phonenumberslite: phonenumbers without its data files)
+    assert manifest["versions"]["phonenumbers"] == phonenumbers.__version__
     assert summary.nodes["ImageNode"] == len(list((out / "images").iterdir())) > 0
     with connect(fresh_database_url) as conn:
         docs = conn.execute("select count(*) from rag_documents").fetchone()[0]

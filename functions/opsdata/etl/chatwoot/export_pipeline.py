@@ -485,7 +485,7 @@ def _corpus_manifest(
         "versions": {
             "opsdata": _version("opsdata"),
             "ijson": _version("ijson"),
-            "phonenumbers": _version("phonenumbers"),
+            "phonenumbers": _version("phonenumberslite"),
             "layout": LLAMA_INDEX_LAYOUT,
         },
         "input": {"uri": identity.uri, "checksum_sha256": export.input_checksum, "kind": export.input_kind},

@@ -429,7 +429,7 @@ def _manifest(run: _Run, reader: ExportReader, writer: OutputWriter) -> dict[str
             "opsdata": _version("opsdata"),
             "python": platform.python_version(),
             "ijson": _version("ijson"),
-            "phonenumbers": _version("phonenumbers"),
+            "phonenumbers": _version("phonenumberslite"),
             "layout": LLAMA_INDEX_LAYOUT,
         },
         "input": {
