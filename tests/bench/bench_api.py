@@ -197,17 +197,35 @@ def _scenarios(base: str, token: str, *, cached: bool) -> list[dict]:
     return scenarios
 
 
-def _drive(base: str, scenarios: list[dict]) -> list[dict]:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _drive(base: str, scenarios: list[dict], server_pid: int) -> list[dict]:
+    """Each scenario's result, with the server's CPU time spent on it (read as each one ends)."""
     plan = {"base_url": base, "scenarios": scenarios}
-    result = subprocess.run(
+    driver = subprocess.Popen(
         [sys.executable, "-m", "tests.bench.api_load"],
-        input=json.dumps(plan),
-        capture_output=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         text=True,
         cwd=REPO_ROOT,
-        check=True,
     )
-    return [json.loads(line) for line in result.stdout.splitlines()]
+    assert driver.stdin is not None and driver.stdout is not None
+    cpu = _cpu_seconds(server_pid)
+    driver.stdin.write(json.dumps(plan))
+    driver.stdin.close()
+    results = []
+    for line in driver.stdout:
+        result = json.loads(line)
+        now = _cpu_seconds(server_pid)
+        result["server_cpu_s"], cpu = now - cpu, now
+        results.append(result)
+    if driver.wait() != 0:
+        raise RuntimeError("the load driver failed")
+    return results
 
 
 COLD_START_SCRIPT = """
@@ -369,7 +387,7 @@ def run(ctx: BenchContext) -> list[Result]:
         server, base = _start_server(url, cache=cached)
         try:
             scenarios = _scenarios(base, admin, cached=cached)
-            for result, spec in zip(_drive(base, scenarios), scenarios, strict=True):
+            for result, spec in zip(_drive(base, scenarios, server.pid), scenarios, strict=True):
                 lat = result["latencies_ms"]
                 rows.append(
                     [
@@ -381,6 +399,7 @@ def run(ctx: BenchContext) -> list[Result]:
                         percentile(lat, 95),
                         percentile(lat, 99),
                         len(lat) / result["seconds"],
+                        result["server_cpu_s"] * 1000 / len(lat),
                         result["errors"],
                     ]
                 )
@@ -391,7 +410,18 @@ def run(ctx: BenchContext) -> list[Result]:
     return [
         Result(
             "read API over HTTP (uvicorn, 1 process; load from a separate process)",
-            ["endpoint", "cache", "requests", "clients", "p50 ms", "p95 ms", "p99 ms", "req/s", "errors"],
+            [
+                "endpoint",
+                "cache",
+                "requests",
+                "clients",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "req/s",
+                "server CPU ms/req",
+                "errors",
+            ],
             rows,
             [
                 "data: the benchmark database (tests/bench/data.py), "
@@ -399,6 +429,8 @@ def run(ctx: BenchContext) -> list[Result]:
                 + f" of {SHOP}; budget: p95 <= 20 ms for simple reads (DESIGN.md)",
                 "cached: the server with the shared cache on, after one warm-up request per URL;"
                 " uncached: OPSDATA_API_CACHE=false (query only)",
+                "server CPU ms/req: the server process's CPU time over the row's requests (the database's"
+                " is not included): what a request costs in Python, little affected by other load",
             ],
         ),
         Result(
