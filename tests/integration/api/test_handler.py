@@ -9,7 +9,10 @@ from collections.abc import Iterator
 from types import ModuleType
 
 import pytest
+from psycopg.pq import TransactionStatus
 
+from opsdata.core.db import connect
+from opsdata.core.session import warm_request_path
 from opsdata.core.settings import get_settings
 from support_aws import LambdaContext, use_fake_aws
 
@@ -216,3 +219,17 @@ def test_the_status_page_through_lambda_under_a_named_stage(handler: ModuleType)
     assert "frame-ancestors 'none'" in response["headers"]["content-security-policy"]
     # the page finds the API next to itself: /prod/status reads /prod/api/data/...
     assert 'location.pathname.replace(/\\/status\\/?$/, "/") + "api/data/"' in response["body"]
+
+
+def test_the_cold_start_warm_up_leaves_no_identity_on_its_connection(world: World) -> None:
+    """The handler's background connection is taken once along the request path while the module
+    imports (warm_request_path); the first request must find it idle, as its own role, no claims."""
+    with connect(world.url) as conn:
+        warm_request_path(conn)
+        assert conn.info.transaction_status == TransactionStatus.IDLE
+        row = conn.execute(
+            "select current_user, coalesce(current_setting('request.jwt.claims', true), ''),"
+            " current_setting('statement_timeout')"
+        ).fetchone()
+        assert row[:2] == (conn.info.user, "")
+        assert row[2] != "3s"  # the warm-up's own statement timeout ended with its transaction
