@@ -3,8 +3,8 @@
 Nothing else in opsdata reads os.environ for configuration. Each setting is read from the
 variable named by its alias, else its field name, case-insensitively; values given to
 `Settings(...)` win over the environment. A plain model rather than pydantic-settings: the
-Lambda cold start does not pay ~25 ms to import sources (dotenv, secrets dirs, cloud vaults)
-that opsdata never uses.
+Lambda cold start does not pay (~6 % of the handler import) for sources opsdata never uses
+(dotenv, secret directories, cloud vaults).
 """
 
 from __future__ import annotations
