@@ -113,7 +113,6 @@ begin
     from pg_temp.affinity_lines l
     join private.affinity_products p on p.shop_id = p_shop_id and p.product_id = l.product_id
     group by l.order_id;
-    analyze private.affinity_baskets;  -- the window's pairs are counted from them right below
     insert into private.affinity_day_orders (shop_id, day, n_orders)
     select p_shop_id, b.day, count(*)
     from private.affinity_baskets b where b.shop_id = p_shop_id
@@ -190,6 +189,7 @@ begin
       -- One set of changes per pair, applied by one upsert in key order (no join to plan: each
       -- row finds its total by the primary key); EXECUTE plans with the actual days, so only
       -- their baskets are read. A total reaching 0 is deleted afterwards.
+      set local enable_nestloop = off;  -- numbers to ids: two hash joins, not 2 x 13k index probes
       execute 'with delta as (
           select least(a.product_id, o.product_id) as product_id,
                  greatest(a.product_id, o.product_id) as other_product_id, x.n
@@ -235,6 +235,7 @@ begin
         array(select g::date from generate_series(v_w.first_day, v_w.last_day, interval '1 day') g
               where g::date not between v_first and v_as_of),
         v_w.first_day, v_w.last_day;
+      set local enable_nestloop = on;
       if v_negative > 0 then  -- cannot happen while baskets and totals agree; never store it
         raise exception 'affinity state of shop % is inconsistent: % negative pair totals', p_shop_id, v_negative
           using hint = 'run private.refresh_affinity(p_shop_id, p_full => true)';
