@@ -178,6 +178,14 @@ def _timed(url: str, sql: str, params: tuple = ()) -> tuple[float, float, object
         return seconds, _backend_peak_mb(conn), row[0] if row else None, _backend_cpu_s(conn) - cpu
 
 
+def _median_of_3(url: str, sql: str, params: tuple, label: str) -> tuple[float, float, float, object]:
+    """Median wall and CPU seconds of three runs of a statement, their highest peak MB, its first value."""
+    runs = [_timed(url, sql, params) for _ in range(3)]
+    console.print(f"affinity: {label} {[round(r[0], 3) for r in runs]} s -> {runs[0][2]}")
+    wall, cpu = statistics.median(r[0] for r in runs), statistics.median(r[3] for r in runs)
+    return wall, cpu, max(r[1] for r in runs), runs[0][2]
+
+
 def _one_more_day(conn: psycopg.Connection, data: BenchShop, day: date) -> None:
     """A day of new orders (the orders of the same weekday a week earlier, replayed with new ids),
     plus 10 refunded lines and 10 cancellations of older orders."""
@@ -300,17 +308,14 @@ def run(ctx: BenchContext) -> list[Result]:
 
     args = (data.shop_id, WINDOW_DAYS, MIN_COUNT, data.as_of)
     # the reference recompute, straight from the landing tables (it filters and de-duplicates the lines too)
-    landing_runs = [
-        _timed(url, "select count(*) from private.affinity_rules_full(%s, %s, %s, %s)", args) for _ in range(3)
-    ]
-    landing_s = statistics.median(r[0] for r in landing_runs)
-    landing_cpu = statistics.median(r[3] for r in landing_runs)
-    landing_mb, landing_rules = max(r[1] for r in landing_runs), landing_runs[0][2]
-    console.print(f"affinity: recompute from the landing tables {[round(r[0], 3) for r in landing_runs]} s")
+    landing_s, landing_cpu, landing_mb, landing_rules = _median_of_3(
+        url, "select count(*) from private.affinity_rules_full(%s, %s, %s, %s)", args, "from the landing tables"
+    )
     with connect(url) as conn:  # the one-off state build starts from no state, as on a new shop
         conn.execute("delete from private.affinity_windows where shop_id = %s", (data.shop_id,))
         conn.execute("delete from private.affinity_baskets where shop_id = %s", (data.shop_id,))
         conn.execute("delete from private.affinity_day_orders where shop_id = %s", (data.shop_id,))
+        conn.execute("delete from private.affinity_products where shop_id = %s", (data.shop_id,))
     with connect(url) as conn:
         conn.autocommit = True
         conn.execute("vacuum analyze private.affinity_baskets, private.affinity_pair_totals")
@@ -321,13 +326,9 @@ def run(ctx: BenchContext) -> list[Result]:
         conn.autocommit = True
         conn.execute("vacuum analyze private.affinity_baskets, private.affinity_pair_totals")
     # the full recompute from the stored baskets: the same input the peers get (de-duplicated baskets)
-    full_runs = [
-        _timed(url, "select count(*) from private.affinity_rules_of_baskets(%s, %s, %s, %s)", args) for _ in range(3)
-    ]
-    full_s = statistics.median(r[0] for r in full_runs)
-    full_cpu = statistics.median(r[3] for r in full_runs)
-    full_mb, our_rules = max(r[1] for r in full_runs), full_runs[0][2]
-    console.print(f"affinity: full recompute {[round(r[0], 3) for r in full_runs]} s, {our_rules} rules")
+    full_s, full_cpu, full_mb, our_rules = _median_of_3(
+        url, "select count(*) from private.affinity_rules_of_baskets(%s, %s, %s, %s)", args, "full recompute"
+    )
     if our_rules != landing_rules:
         raise RuntimeError(f"recomputes disagree: {our_rules} rules from the baskets, {landing_rules} from the lines")
 
