@@ -51,6 +51,16 @@ def _recomputed(
     ).fetchall()
 
 
+def _of_baskets(
+    conn: psycopg.Connection, shop: uuid.UUID, window_days: int, min_count: int, as_of: date
+) -> list[tuple]:
+    return conn.execute(
+        f"select {RULE_COLUMNS} from private.affinity_rules_of_baskets(%s, %s, %s, %s)"
+        " order by product_id, other_product_id",
+        (shop, window_days, min_count, as_of),
+    ).fetchall()
+
+
 def _random_baskets(rng: random.Random, n_orders: int, n_products: int, always: int | None = None) -> list[list[int]]:
     """Zipf-ish popularity, 40% single-item orders, some duplicate lines, one planted pair."""
     weights = [1 / (rank + 1) ** 1.1 for rank in range(n_products)]
@@ -211,13 +221,33 @@ def test_incremental_refresh_equals_a_full_recompute_after_random_changes(db: ps
         # Then every refresh is incremental and serves exactly what a full recompute gives
         assert summary["mode"] == "incremental"
         for window in (7, 30):
-            assert _served(db, shop.id, window) == _recomputed(db, shop.id, window, 2, as_of), (as_of, window)
+            expected = _recomputed(db, shop.id, window, 2, as_of)
+            assert _served(db, shop.id, window) == expected, (as_of, window)
+            assert _of_baskets(db, shop.id, window, 2, as_of) == expected, ("from the stored baskets", as_of, window)
     assert len(_served(db, shop.id, 30)) > 20
 
     # And a forced full refresh leaves the same result
     before = _served(db, shop.id, 30)
     assert _refresh(db, shop.id, as_of, full=True)["mode"] == "full"
     assert _served(db, shop.id, 30) == before
+
+
+def test_baskets_of_more_than_64_products_count_every_pair(db: psycopg.Connection) -> None:
+    # Given orders of 70 products (beyond the 64-product pair table) beside small ones
+    shop = make_shop(db)
+    add_products(db, shop, range(1, 81))
+    big = list(range(1, 71))
+    add_orders(db, shop, [(i, _at(AS_OF), big) for i in range(1, 4)] + [(9, _at(AS_OF), [1, 75, 80])])
+
+    # When the shop is refreshed in full with min count 1
+    _refresh(db, shop, min_count=1)
+
+    # Then every pair of the big baskets counts 3 (70 x 69 rules), plus the small basket's, equal everywhere
+    served = _served(db, shop)
+    assert served == _recomputed(db, shop, 365, 1, AS_OF) == _of_baskets(db, shop, 365, 1, AS_OF)
+    counts = {(r[0], r[1]): r[2] for r in served}
+    assert len(counts) == 70 * 69 + 6
+    assert counts[(1, 70)] == 3 and counts[(2, 69)] == 3 and counts[(1, 75)] == 1 and counts[(75, 80)] == 1
 
 
 def test_a_refresh_touches_only_the_orders_that_changed(db: psycopg.Connection) -> None:

@@ -3,10 +3,9 @@
 -- product. Qualifying: not a test order, not cancelled; lines with current_quantity > 0 (refunded
 -- and removed lines drop out) and a product (custom items and deleted products have none). An order
 -- left with no such line has no rows and is not counted in N.
--- The one definition of a basket: the refresh, the reference recompute and affinity_baskets_of read
--- it. Lines, not arrays, because pairs are counted by joining an order's lines with themselves
--- (sql/README.md, "Product affinity"). No SET clause so that it inlines into its callers (every name
--- is qualified instead).
+-- The one definition of a basket: the refresh (which stores baskets from it) and the reference
+-- recompute (which joins an order's lines with themselves) read it. No SET clause so that it
+-- inlines into its callers (every name is qualified instead).
 create or replace function private.affinity_lines_of(
   p_shop_id uuid,
   p_from date,

@@ -107,9 +107,11 @@ begin
     set local enable_nestloop = on;
     set local enable_mergejoin = on;
     analyze pg_temp.affinity_lines;
-    insert into private.affinity_baskets (shop_id, order_id, day, product_ids)
-    select p_shop_id, l.order_id, min(l.day), array_agg(l.product_id order by l.product_id)
+    perform private.affinity_number_products(p_shop_id, array(select distinct l.product_id from pg_temp.affinity_lines l));
+    insert into private.affinity_baskets (shop_id, order_id, day, product_nos)
+    select p_shop_id, l.order_id, min(l.day), array_agg(p.product_no order by p.product_no)
     from pg_temp.affinity_lines l
+    join private.affinity_products p on p.shop_id = p_shop_id and p.product_id = l.product_id
     group by l.order_id;
     insert into private.affinity_day_orders (shop_id, day, n_orders)
     select p_shop_id, b.day, count(*)
@@ -117,29 +119,36 @@ begin
     group by b.day;
   else
     -- ---- the changed orders' baskets: new ones in, old ones out -------------------------
-    drop table if exists pg_temp.affinity_new, pg_temp.affinity_old;
+    drop table if exists pg_temp.affinity_new_lines, pg_temp.affinity_new, pg_temp.affinity_old;
     -- The PRAGMA strings do nothing at run time; they tell plpgsql_check (`supabase db lint`)
     -- the shape of the temporary tables, which static analysis cannot see being created.
-    perform 'PRAGMA:TABLE: affinity_new (order_id bigint, day date, product_ids bigint[])';
-    perform 'PRAGMA:TABLE: affinity_old (order_id bigint, day date, product_ids bigint[])';
+    perform 'PRAGMA:TABLE: affinity_new_lines (order_id bigint, day date, product_id bigint)';
+    perform 'PRAGMA:TABLE: affinity_new (order_id bigint, day date, product_nos integer[])';
+    perform 'PRAGMA:TABLE: affinity_old (order_id bigint, day date, product_nos integer[])';
     -- EXECUTE plans with the actual ids, so the orders are found by primary key (with the
     -- window's bounds in the query, the planner would scan the window by date instead)
-    execute 'create temp table affinity_new on commit drop as
-             select b.order_id, b.day, b.product_ids
-             from private.affinity_baskets_of($1, ''-infinity'', ''infinity'', $2) b
-             where b.day >= $3'
-    using p_shop_id, v_changed_ids, v_min_first;
+    execute 'create temp table affinity_new_lines on commit drop as
+             select l.order_id, l.day, l.product_id
+             from private.affinity_lines_of($1, ''-infinity'', ''infinity'', $2) l'
+    using p_shop_id, v_changed_ids;
+    perform private.affinity_number_products(p_shop_id, array(select distinct l.product_id from pg_temp.affinity_new_lines l));
+    create temp table affinity_new on commit drop as
+    select l.order_id, min(l.day) as day, array_agg(p.product_no order by p.product_no) as product_nos
+    from pg_temp.affinity_new_lines l
+    join private.affinity_products p on p.shop_id = p_shop_id and p.product_id = l.product_id
+    group by l.order_id
+    having min(l.day) >= v_min_first;
     -- every old basket, those on days now leaving the windows included (their delta is what
     -- makes "stored pairs - delta" equal what the day added before)
     create temp table affinity_old on commit drop as
     with gone as (
       delete from private.affinity_baskets b
       where b.shop_id = p_shop_id and b.order_id = any (v_changed_ids)
-      returning b.order_id, b.day, b.product_ids
+      returning b.order_id, b.day, b.product_nos
     )
-    select g.order_id, g.day, g.product_ids from gone g;
-    insert into private.affinity_baskets (shop_id, order_id, day, product_ids)
-    select p_shop_id, n.order_id, n.day, n.product_ids from pg_temp.affinity_new n;
+    select g.order_id, g.day, g.product_nos from gone g;
+    insert into private.affinity_baskets (shop_id, order_id, day, product_nos)
+    select p_shop_id, n.order_id, n.day, n.product_nos from pg_temp.affinity_new n;
 
     merge into private.affinity_day_orders t
     using (
@@ -160,25 +169,18 @@ begin
   for v_w in select * from private.affinity_windows x where x.shop_id = p_shop_id order by x.window_days loop
     v_first := v_as_of - v_w.window_days + 1;
     if v_full then
-      -- pairs: each order's lines joined with themselves (product < other product); the diagonal
-      -- (a product with itself: orders containing it) from the lines alone. Written in key order:
-      -- appending to the primary key's last page skips its descent (half the cost of random order).
+      -- pairs and the diagonal counted from the baskets just stored (affinity_pair_counts), back in
+      -- product ids (a pair's lower id first). Written in key order: appending to the primary key's
+      -- last page skips its descent (half the cost of random order).
+      set local enable_nestloop = off;  -- 570k counts: hash joins on the few thousand products
       insert into private.affinity_pair_totals (shop_id, window_days, product_id, other_product_id, n_together)
-      select p_shop_id, v_w.window_days, x.product_id, x.other_product_id, x.n
-      from (
-        select a.product_id, c.product_id as other_product_id, count(*) as n
-        from pg_temp.affinity_lines a
-        join pg_temp.affinity_lines c on c.order_id = a.order_id and c.product_id > a.product_id
-        where a.day between v_first and v_as_of
-        group by a.product_id, c.product_id
-        union all
-        select l.product_id, l.product_id, count(*)
-        from pg_temp.affinity_lines l
-        where l.day between v_first and v_as_of
-        group by l.product_id
-      ) x
-      order by x.product_id, x.other_product_id;
+      select p_shop_id, v_w.window_days, least(a.product_id, o.product_id), greatest(a.product_id, o.product_id), c.n
+      from private.affinity_pair_counts(p_shop_id, v_first, v_as_of) c
+      join private.affinity_products a on a.shop_id = p_shop_id and a.product_no = c.product_no
+      join private.affinity_products o on o.shop_id = p_shop_id and o.product_no = c.other_product_no
+      order by 3, 4;
       get diagnostics v_rows = row_count;
+      set local enable_nestloop = on;
       v_changed := v_changed + v_rows;
     else
       -- A day's pairs now = the pairs of its stored baskets; before = now - delta(day), where
@@ -187,24 +189,31 @@ begin
       -- One set of changes per pair, applied by one upsert in key order (no join to plan: each
       -- row finds its total by the primary key); EXECUTE plans with the actual days, so only
       -- their baskets are read. A total reaching 0 is deleted afterwards.
+      set local enable_nestloop = off;  -- numbers to ids: two hash joins, not 2 x 13k index probes
       execute 'with delta as (
-          select x.product_id, x.other_product_id, sum(c.n)::integer as n
+          select least(a.product_id, o.product_id) as product_id,
+                 greatest(a.product_id, o.product_id) as other_product_id, x.n
           from (
-            select b.product_ids, case when b.day = any ($3) then 1 else -1 end as n
-            from private.affinity_baskets b
-            where b.shop_id = $1 and b.day = any ($3 || $4)
-            union all
-            select n.product_ids, 1 from pg_temp.affinity_new n where n.day between $5 and $6
-            union all
-            select o.product_ids, -1 from pg_temp.affinity_old o where o.day between $5 and $6
-          ) c
-          cross join lateral (
-            select a.product_id, o.product_id as other_product_id
-            from unnest(c.product_ids) a (product_id), unnest(c.product_ids) o (product_id)
-            where a.product_id <= o.product_id  -- the diagonal counts the products themselves
+            select x.product_no, x.other_product_no, sum(c.n)::integer as n
+            from (
+              select b.product_nos, case when b.day = any ($3) then 1 else -1 end as n
+              from private.affinity_baskets b
+              where b.shop_id = $1 and b.day = any ($3 || $4)
+              union all
+              select n.product_nos, 1 from pg_temp.affinity_new n where n.day between $5 and $6
+              union all
+              select o.product_nos, -1 from pg_temp.affinity_old o where o.day between $5 and $6
+            ) c
+            cross join lateral (
+              select a.product_no, o.product_no as other_product_no
+              from unnest(c.product_nos) a (product_no), unnest(c.product_nos) o (product_no)
+              where a.product_no <= o.product_no  -- the diagonal counts the products themselves
+            ) x
+            group by x.product_no, x.other_product_no
+            having sum(c.n) <> 0
           ) x
-          group by x.product_id, x.other_product_id
-          having sum(c.n) <> 0
+          join private.affinity_products a on a.shop_id = $1 and a.product_no = x.product_no
+          join private.affinity_products o on o.shop_id = $1 and o.product_no = x.other_product_no
         ),
         applied as (
           insert into private.affinity_pair_totals as t (shop_id, window_days, product_id, other_product_id, n_together)
@@ -226,6 +235,7 @@ begin
         array(select g::date from generate_series(v_w.first_day, v_w.last_day, interval '1 day') g
               where g::date not between v_first and v_as_of),
         v_w.first_day, v_w.last_day;
+      set local enable_nestloop = on;
       if v_negative > 0 then  -- cannot happen while baskets and totals agree; never store it
         raise exception 'affinity state of shop % is inconsistent: % negative pair totals', p_shop_id, v_negative
           using hint = 'run private.refresh_affinity(p_shop_id, p_full => true)';
@@ -255,7 +265,7 @@ begin
   -- days no window reaches any more
   delete from private.affinity_baskets b where b.shop_id = p_shop_id and b.day < v_min_first;
   delete from private.affinity_day_orders o where o.shop_id = p_shop_id and o.day < v_min_first;
-  drop table if exists pg_temp.affinity_lines, pg_temp.affinity_new, pg_temp.affinity_old;
+  drop table if exists pg_temp.affinity_lines, pg_temp.affinity_new_lines, pg_temp.affinity_new, pg_temp.affinity_old;
 
   insert into public.sync_runs (shop_id, source, started_at, finished_at, status, rows_loaded, max_data_at, details)
   values (

@@ -2,7 +2,7 @@
 -- edge cases: single-item orders, refunds, cancelled and test orders, duplicate lines, a product
 -- bought in every order (lift 1, conviction infinite / undefined), an empty shop.
 begin;
-select plan(34);
+select plan(37);
 
 select tests.create_shop('alpha.myshopify.com');
 select tests.create_shop('beta.myshopify.com');
@@ -127,6 +127,10 @@ select isnt_empty($$ select * from public.frequently_bought_with((select alpha f
   'a member gets recommendations');
 select throws_ok('select count(*) from private.affinity_baskets', '42501', null,
   'a member cannot read the stored baskets');
+select throws_ok('select count(*) from private.affinity_products', '42501', null,
+  'a member cannot read the basket product numbers');
+select throws_ok('select count(*) from private.affinity_index_pairs', '42501', null,
+  'a member cannot read the index pairs');
 select throws_ok($$ insert into private.affinity_pair_totals values ((select alpha from ids), 365, 1, 3, 99) $$,
   '42501', null, 'a member cannot write pair totals');
 select throws_ok('delete from private.affinity_windows', '42501', null, 'a member cannot delete windows');
@@ -136,6 +140,13 @@ select tests.clear_authentication();
 
 select is((select count(*)::int from private.affinity_pair_totals where shop_id = (select alpha from ids)
            and product_id = 1 and other_product_id = 3), 1, 'the member''s attempted writes changed nothing');
+select results_eq(
+  $$ select product_id, other_product_id, n_together::bigint, n_product::bigint, n_other::bigint, n_orders::bigint
+     from public.product_affinity
+     where shop_id = (select alpha from ids) and window_days = 365 order by 1, 2 $$,
+  $$ select product_id, other_product_id, n_together, n_product, n_other, n_orders
+     from private.affinity_rules_of_baskets((select alpha from ids), 365, 1, '2026-11-01') order by 1, 2 $$,
+  'the rules recomputed from the stored baskets are the served rules');
 
 select * from finish();
 rollback;
