@@ -423,7 +423,7 @@ def _process_batch(run: _Run, plans: list[Any], writer: OutputWriter, conn: Any,
     for plan in plans:
         built = build_nodes(plan, resolved)
         where = f"conversation {plan.conversation.display_id}"
-        run.auditor.check_conversation(plan.redactor, where, built.nodes, built.lines)
+        run.auditor.check_conversation(plan.redactor, where, built.nodes)
         run.auditor.raise_if_found()
         run.auditor.remember(plan.identity)
         run.redactions.update(plan.redaction_counts)
