@@ -8,11 +8,13 @@ import pytest
 
 from opsdata.etl.chatwoot.generator import labelled_messages
 from opsdata.etl.chatwoot.redaction import (
+    _EMAIL_RE,
     _IPV6_RE,
     _PHONE_CANDIDATE_RE,
     Identity,
     Redactor,
     _national_digits,
+    email_matches,
     iban_ok,
     ipv6_candidates,
     luhn_ok,
@@ -243,6 +245,12 @@ def test_fast_candidate_finders_find_what_the_patterns_find() -> None:
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 40)))
         assert [m.span() for m in phone_candidates(text)] == [m.span() for m in _PHONE_CANDIDATE_RE.finditer(text)]
         assert [m.span() for m in ipv6_candidates(text)] == [m.span() for m in _IPV6_RE.finditer(text)]
+    pieces = [*"ab.+%-_@ ()[]x1\n", "AT", "at", " at ", "(at)", "[At]", "( at )", "(dot)", ".com", "é"]
+    pieces += ["\u0131", "\u212a"]  # dotless i, Kelvin sign: IGNORECASE folds them to ASCII letters
+    pieces += ["a" * 70, "%", "@b.com", " (at) x (dot) com"]  # local parts longer than 64, "%" inside them
+    for _ in range(50_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 25)))
+        assert [m.span() for m in email_matches(text)] == [m.span() for m in _EMAIL_RE.finditer(text)], text
 
 
 @pytest.mark.parametrize(
