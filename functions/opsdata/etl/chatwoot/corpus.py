@@ -131,6 +131,7 @@ def identity_for(conversation: Conversation, run_agent_names: Sequence[str] = ()
     )
 
 
+@functools.lru_cache(maxsize=64)
 def channel_name(raw: str | None) -> str:
     """`Channel::WebWidget` -> `web_widget`."""
     if not raw:

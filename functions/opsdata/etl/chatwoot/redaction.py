@@ -235,9 +235,22 @@ _ADDRESS_RES = (
         re.IGNORECASE,
     ),
 )
+
+
+def _street_type_gate() -> re.Pattern[str]:
+    """`\\s(?:Street|St|Avenue|…)(?!\\w)`, starting with a character class (searched fast): the
+    type's first letter, preceded by a space, then the rest of a type with that first letter."""
+    by_first: dict[str, list[str]] = {}
+    for word in _STREET_TYPES_EN.replace("\\.?", "").split("|"):
+        by_first.setdefault(word[0], []).append(word[1:])
+    firsts = "".join(by_first)
+    rests = "|".join(f"(?<={first})(?:{'|'.join(rest)})" for first, rest in by_first.items())
+    return re.compile(f"[{firsts}](?<=\\s[{firsts}])(?:{rests})(?!\\w)")
+
+
 # Something each address pattern needs (same order), searched first: most texts have none.
 _ADDRESS_GATES = (
-    re.compile(r"\s(?:" + _STREET_TYPES_EN.replace("\\.?", "") + r")(?!\w)"),
+    _street_type_gate(),
     re.compile(
         r"(?:straße|strasse|str\.|weg|allee|platz|gasse|ring|damm|straat|laan|gracht|plein|kade|steeg|vej|gade|"
         r"gatan|vägen)\s+\d"
