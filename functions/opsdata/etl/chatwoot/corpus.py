@@ -409,7 +409,7 @@ class BuiltConversation:
 
     @property
     def lines(self) -> list[str]:
-        """Each node serialised once: the audit reads these and the writer writes them."""
+        """Each node serialised once, for nodes.jsonl and docstore.json alike."""
         if self._lines is None:
             self._lines = [dumps_node(node) for node in self.nodes]
         return self._lines
