@@ -38,6 +38,7 @@ def _run(path: str, out: str, queue: multiprocessing.Queue) -> None:
 
 def throughput(sizes: tuple[int, ...] = SIZES) -> Result:
     rows: list[list[object]] = []
+    per_core: list[int] = []
     ctx = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
@@ -48,12 +49,13 @@ def throughput(sizes: tuple[int, ...] = SIZES) -> Result:
             child.start()
             conversations, elapsed, cpu, peak, timings = queue.get()
             child.join()
+            per_core.append(round(conversations / cpu))
             rows.append(
                 [
                     f"{size:,}",
                     conversations,
                     round(conversations / elapsed),
-                    round(conversations / cpu),
+                    per_core[-1],
                     round(elapsed, 1),
                     round(timings.get("audit_s", 0.0), 1),
                     round(peak),
@@ -75,7 +77,16 @@ def throughput(sizes: tuple[int, ...] = SIZES) -> Result:
             "input MiB",
         ],
         rows,
-        ["target: >= 1,000 conversations/s on one core, memory flat"],
+        ["target: >= 1,000 conversations/s on one core, memory flat", _per_core_verdict(min(per_core))],
+    )
+
+
+def _per_core_verdict(lowest: int) -> str:
+    """The slowest per-core rate (conversations / the run's process CPU seconds) against the target."""
+    verdict = "met at every size" if lowest >= 1_000 else f"NOT met: {1_000 - lowest:,} conv/s short at the slowest"
+    return (
+        f"per core (conversations / process CPU s): at least {lowest:,} conv/s, {verdict}; conv/s per wall-clock"
+        " second also counts other processes' turns on a shared machine"
     )
 
 

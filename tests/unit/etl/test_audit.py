@@ -92,13 +92,35 @@ def test_the_conversation_check_names_each_field_with_a_known_value() -> None:
         {"id_": "chatwoot:1:conv:7:turn:9", "text": "Agent: hello", "metadata": {"labels": "cus_88121"}},
     ]
     auditor = Auditor()
-    auditor.check_conversation(redactor, "conversation 7", nodes, [dumps_node(n) for n in nodes])
+    auditor.check_conversation(redactor, "conversation 7", nodes)
     assert auditor.findings == [
         "conversation 7: node chatwoot:1:conv:7 field text (location)",
         "conversation 7: node chatwoot:1:conv:7:turn:9 field metadata.labels (identifier)",
     ]
     clean = Auditor()
     clean.check_conversation(redactor, "conversation 8", [{"id_": "x", "text": "Customer: hi [CUSTOMER]"}])
+    assert clean.findings == []
+
+
+def test_the_conversation_check_finds_known_values_in_turns_that_are_lines_of_the_transcript() -> None:
+    # A turn whose text is whole lines of the Document's transcript is scanned within the transcript
+    redactor = Redactor(MARIA)
+    doc = {"id_": "chatwoot:1:conv:7", "text": "Customer: hi\nAgent: see you in Lisboa\nCustomer: thanks"}
+    turn = {"id_": "chatwoot:1:conv:7:turn:9", "text": "Customer: hi\nAgent: see you in Lisboa"}
+    auditor = Auditor()
+    auditor.check_conversation(redactor, "conversation 7", [doc, turn])
+    assert auditor.findings == [
+        "conversation 7: node chatwoot:1:conv:7 field text (location)",
+        "conversation 7: node chatwoot:1:conv:7:turn:9 field text (location)",
+    ]
+    # A turn that is not lines of a clean transcript is scanned as itself
+    other = Auditor()
+    other.check_conversation(redactor, "conversation 7", [{**doc, "text": "Customer: hi\nAgent: ok"}, turn])
+    assert other.findings == ["conversation 7: node chatwoot:1:conv:7:turn:9 field text (location)"]
+    clean = Auditor()
+    clean.check_conversation(
+        redactor, "conversation 7", [{**doc, "text": "Customer: hi\nAgent: ok"}, {**turn, "text": "Agent: ok"}]
+    )
     assert clean.findings == []
 
 

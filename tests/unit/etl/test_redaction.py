@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
 from opsdata.etl.chatwoot.generator import labelled_messages
 from opsdata.etl.chatwoot.redaction import (
+    _ADDRESS_GATES,
+    _EMAIL_RE,
     _IPV6_RE,
     _PHONE_CANDIDATE_RE,
+    _STREET_TYPES_EN,
     Identity,
     Redactor,
     _national_digits,
+    email_matches,
     iban_ok,
     ipv6_candidates,
     luhn_ok,
@@ -243,6 +248,22 @@ def test_fast_candidate_finders_find_what_the_patterns_find() -> None:
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 40)))
         assert [m.span() for m in phone_candidates(text)] == [m.span() for m in _PHONE_CANDIDATE_RE.finditer(text)]
         assert [m.span() for m in ipv6_candidates(text)] == [m.span() for m in _IPV6_RE.finditer(text)]
+    pieces = [*"ab.+%-_@ ()[]x1\n", "AT", "at", " at ", "(at)", "[At]", "( at )", "(dot)", ".com", "é"]
+    pieces += ["\u0131", "\u212a"]  # dotless i, Kelvin sign: IGNORECASE folds them to ASCII letters
+    pieces += ["a" * 70, "%", "@b.com", " (at) x (dot) com"]  # local parts longer than 64, "%" inside them
+    for _ in range(50_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 25)))
+        assert [m.span() for m in email_matches(text)] == [m.span() for m in _EMAIL_RE.finditer(text)], text
+
+
+def test_the_street_type_gate_finds_what_its_plain_pattern_finds() -> None:
+    plain = re.compile(r"\s(?:" + _STREET_TYPES_EN.replace("\\.?", "") + r")(?!\w)")
+    types = _STREET_TYPES_EN.replace("\\.?", "").split("|")
+    pieces = [*types, *(t + "s" for t in types), " ", "\n", "\u00a0", "x", "1", ".", "é", "S", "Streets"]
+    rng = random.Random(11)
+    for _ in range(50_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 8)))
+        assert bool(_ADDRESS_GATES[0].search(text)) == bool(plain.search(text)), text
 
 
 @pytest.mark.parametrize(

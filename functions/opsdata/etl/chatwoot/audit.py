@@ -40,7 +40,9 @@ from opsdata.etl.chatwoot.output import iter_json_strings
 from opsdata.etl.chatwoot.redaction import PLACEHOLDER_RE, Identity, Redactor, digits_of
 
 _WORD_RE = re.compile(r"[\w.+@'-]+")
-_strip_word = operator.methodcaller("strip", ".'-")
+# _WORD_RE's words with ".'-" stripped, found by the regex itself; words of only ".'-" are left
+# out (no known value has an empty word), which pairs their neighbours: a superset, for _known_in_any.
+_STRIPPED_WORD_RE = re.compile(r"[\w+@](?:[\w.+@'-]*[\w+@])?")
 # Digit runs that may be a phone, not glued to letters or digits: inside a sha256 digest a run of
 # digits is no phone, and at 100k contacts some digest would end in some contact's digits.
 # (A leading "+" changes no digit; a character class first is searched fast.)
@@ -282,29 +284,15 @@ class Auditor:
             if len(words) >= 2:
                 self.known.add(hash(tuple(words)))  # as _known_in hashes two or three words in a row
 
-    def check_conversation(
-        self,
-        redactor: Redactor,
-        where: str,
-        nodes: Iterable[dict[str, Any]],
-        lines: Iterable[str] | None = None,
-    ) -> None:
+    def check_conversation(self, redactor: Redactor, where: str, nodes: Iterable[dict[str, Any]]) -> None:
         """Known values of this conversation (the redactor's identity) in any string of its nodes
-        (`lines`: the nodes as they will be written, read instead of walking the dicts)."""
+        (the dicts that are serialised as they are: walking them is faster than splitting the JSON)."""
         nodes = list(nodes)
-        strings: list[str] = []
-        for line in lines or ():
-            found = json_strings(line)
-            if found is None:
-                strings = []
-                break
-            strings += found
-        if not strings:
-            strings = strings_of(nodes, [])
+        strings = strings_of(nodes, [])
         unique = dict.fromkeys(strings)
         self.scanned_strings += len(strings)
         if not redactor.multiline_values:
-            joined = PLACEHOLDER_RE.sub(" ", _SEPARATOR.join(unique))
+            joined = PLACEHOLDER_RE.sub(" ", _SEPARATOR.join(_without_inner_lines(unique)))
             if not redactor.detect(joined, generic=False):
                 return
         self.exact_scans += 1
@@ -374,9 +362,12 @@ class Auditor:
             }
             if not new:
                 return True
-        joined = PLACEHOLDER_RE.sub(" ", _SEPARATOR.join(new))
-        free_text = PLACEHOLDER_RE.sub(" ", _SEPARATOR.join(t for t in new if not _STRUCTURAL_RE.fullmatch(t)))
-        if self._generic.detect(free_text, superset=True) or self._known_in_any(joined):
+        structural = [text for text in new if _STRUCTURAL_RE.fullmatch(text)]
+        free_text = PLACEHOLDER_RE.sub(" ", _SEPARATOR.join(new.difference(structural) if structural else new))
+        if self._generic.detect(free_text, superset=True):
+            return False
+        # the structural strings hold no placeholder ("["): the known values are looked for in all
+        if self._known_in_any(_SEPARATOR.join([free_text, *structural]) if structural else free_text):
             return False
         self._clean.add_all(new)
         if transcripts:
@@ -412,7 +403,7 @@ class Auditor:
         strings are paired too). One pass of C-level iteration over the words."""
         if not self.known.size:
             return False
-        words = list(map(_strip_word, _WORD_RE.findall(text.lower())))  # the words _known_in uses
+        words = _STRIPPED_WORD_RE.findall(text.lower())  # the words _known_in uses, less the empty ones
         pairs = pairwise(words)
         triples = zip(words, words[1:], words[2:], strict=False)
         if self.known.any_in(map(hash, chain(words, pairs, triples))):
@@ -476,6 +467,21 @@ class Auditor:
 
     def close(self) -> None:
         self.known.close()
+
+
+def _without_inner_lines(strings: Iterable[str]) -> list[str]:
+    """Distinct strings less those made of whole lines of another one (a turn's text is lines of its
+    Document's transcript). Known values never span a line break (else the caller scans string by
+    string), and a line break is no word character, so a value found in such a string is found in
+    the longer one too: scanning the longer one is enough."""
+    strings = list(strings)
+    multiline = [text for text in strings if "\n" in text and "\x00" not in text]
+    if len(multiline) < 2:
+        return strings
+    # NUL keeps the texts apart (none of them holds one); each text occurs there once itself
+    wrapped = "\x00".join("\n" + text + "\n" for text in multiline)
+    inner = {text for text in multiline if wrapped.count("\n" + text + "\n") > 1}
+    return [text for text in strings if text not in inner]
 
 
 _DATA_PREFIX = '": {"__data__": '

@@ -131,6 +131,7 @@ def identity_for(conversation: Conversation, run_agent_names: Sequence[str] = ()
     )
 
 
+@functools.lru_cache(maxsize=64)
 def channel_name(raw: str | None) -> str:
     """`Channel::WebWidget` -> `web_widget`."""
     if not raw:
@@ -408,7 +409,7 @@ class BuiltConversation:
 
     @property
     def lines(self) -> list[str]:
-        """Each node serialised once: the audit reads these and the writer writes them."""
+        """Each node serialised once, for nodes.jsonl and docstore.json alike."""
         if self._lines is None:
             self._lines = [dumps_node(node) for node in self.nodes]
         return self._lines

@@ -64,34 +64,34 @@ class OutputWriter:
         self._write(doc_id, nodes, [_dumps(node) for node in nodes], [node_hash(node) for node in nodes])
 
     def _write(self, doc_id: str, nodes: list[dict[str, Any]], lines: list[str], hashes: list[str]) -> None:
-        """Nodes with their serialised JSON lines and LlamaIndex hashes, worked out once by the caller."""
+        """Nodes with their serialised JSON lines and LlamaIndex hashes, worked out once by the caller.
+        Each file gets one write per conversation."""
         if not nodes:
             return
         children: list[str] = []
         first_child_metadata: dict[str, Any] | None = None
+        data: list[str] = []
+        meta: list[str] = []
+        n_nodes = self.n_nodes
         for node, line, doc_hash in zip(nodes, lines, hashes, strict=True):
             cls = node["class_name"]
-            self.n_nodes[cls] += 1
-            self._nodes.write(line + "\n")
+            n_nodes[cls] += 1
+            key = _json_string(node["id_"])
             # the same text as _dumps({"__data__": node, "__type__": …}), without serialising again
-            self._data.write(
-                ("" if self._first["data"] else ",\n")
-                + _json_string(node["id_"])
-                + ': {"__data__": '
-                + line
-                + f', "__type__": "{_TYPE_CODE[cls]}"}}'
-            )
-            self._first["data"] = False
+            data.append(f'{key}: {{"__data__": {line}, "__type__": "{_TYPE_CODE[cls]}"}}')
             # {"doc_hash": …, "ref_doc_id": …} as _dumps writes it (both are plain strings)
-            meta = f'{{"doc_hash": "{doc_hash}"'
             source = node["relationships"].get("1")
             if source:
-                meta += ', "ref_doc_id": ' + _json_string(source["node_id"])
+                meta.append(f'{key}: {{"doc_hash": "{doc_hash}", "ref_doc_id": {_json_string(source["node_id"])}}}')
                 children.append(node["id_"])
                 if first_child_metadata is None:
                     first_child_metadata = node["metadata"]
-            self._meta.write(("" if self._first["meta"] else ",\n") + _json_string(node["id_"]) + ": " + meta + "}")
-            self._first["meta"] = False
+            else:
+                meta.append(f'{key}: {{"doc_hash": "{doc_hash}"}}')
+        self._nodes.write("\n".join(lines) + "\n")
+        self._data.write(("" if self._first["data"] else ",\n") + ",\n".join(data))
+        self._meta.write(("" if self._first["meta"] else ",\n") + ",\n".join(meta))
+        self._first["data"] = self._first["meta"] = False
         if children:
             self._entry(self._refs, "refs", doc_id, {"node_ids": children, "metadata": first_child_metadata})
 

@@ -9,11 +9,13 @@ it is byte-for-byte what is already there (a re-run of the same export changes n
 
 from __future__ import annotations
 
+import gc
 import platform
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -284,7 +286,27 @@ def run_chatwoot_slice(
     return summary
 
 
+@contextmanager
+def _rare_gc_passes() -> Iterator[None]:
+    """Raise the cyclic garbage collector's first threshold for the run. The ETL makes no
+    reference cycles (its records, plans and node dicts are freed by reference counting), but at
+    the default threshold (700 allocations) the collector ran ~800 times per 5,000 conversations
+    and every few passes walked all long-lived objects (phonenumbers' metadata among them): about
+    7 % of the run's CPU time. Cycles are still collected, just less often."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], 50_000), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def _execute(run: _Run, reader: ExportReader, writer: OutputWriter, conn: Any, handle: Any) -> EtlSummary:
+    with _rare_gc_passes():
+        return _execute_run(run, reader, writer, conn, handle)
+
+
+def _execute_run(run: _Run, reader: ExportReader, writer: OutputWriter, conn: Any, handle: Any) -> EtlSummary:
     options = run.options
     validator = run.validator
     batch: list[Any] = []
@@ -401,7 +423,7 @@ def _process_batch(run: _Run, plans: list[Any], writer: OutputWriter, conn: Any,
     for plan in plans:
         built = build_nodes(plan, resolved)
         where = f"conversation {plan.conversation.display_id}"
-        run.auditor.check_conversation(plan.redactor, where, built.nodes, built.lines)
+        run.auditor.check_conversation(plan.redactor, where, built.nodes)
         run.auditor.raise_if_found()
         run.auditor.remember(plan.identity)
         run.redactions.update(plan.redaction_counts)
