@@ -21,7 +21,7 @@ help:  ## list the targets
 system-deps:  ## apt packages the embedded cluster needs (only the missing ones)
 	@bash infra/local/install-system-deps.sh
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml $(wildcard functions/requirements/*.txt)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --upgrade pip
 	@# phonenumberslite replaced phonenumbers (same import name): remove it before installing the lite one

@@ -1,4 +1,5 @@
-"""The read API: latency and throughput over HTTP (cached and uncached), cold start, bundle size.
+"""The read API: latency and throughput over HTTP (cached and uncached), cold start (bundle sizes:
+bench_bundles.py).
 
 The server (uvicorn) and the load driver (tests/bench/api_load.py) run as separate processes.
 """
@@ -12,7 +13,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -323,61 +323,6 @@ def _cold_start(url: str, token: str) -> tuple[list[list[object]], str]:
     return rows, "each sample under chrt -f 10 (real-time priority)" if shield else "normal priority"
 
 
-BUNDLE_ROWS = 8  # the largest packages, one row each
-
-
-def _bundle_size() -> list[list[object]]:
-    """`pip install --target` of requirements.txt for the Lambda runtime plus the package, as
-    `sam build` assembles it; --no-compile: bytecode of this machine's Python would not load on 3.12."""
-    with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / "bundle"
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--target",
-                str(target),
-                "--platform",
-                "manylinux_2_28_aarch64",
-                "--platform",
-                "manylinux2014_aarch64",
-                "--python-version",
-                "3.12",
-                "--implementation",
-                "cp",
-                "--only-binary=:all:",
-                "--no-compile",
-                "-r",
-                str(REPO_ROOT / "requirements.txt"),
-            ],
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0:
-            return [["pip install --target failed (no package index?)", 0.0, 0.0]]
-        shutil.copytree(
-            REPO_ROOT / "functions" / "opsdata", target / "opsdata", ignore=shutil.ignore_patterns("__pycache__")
-        )
-        size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
-        archive = shutil.make_archive(str(Path(tmp) / "bundle"), "zip", target)
-        zipped = Path(archive).stat().st_size
-        parts: dict[str, int] = {}  # top-level entries, a package's .libs and .dist-info counted with it
-        for f in target.rglob("*"):
-            if f.is_file():
-                top = f.relative_to(target).parts[0]
-                name = top.split("-")[0].removesuffix(".libs").removesuffix(".py").lower()
-                name = {"pil": "pillow", "jwt": "pyjwt"}.get(name, name)  # import name -> distribution
-                parts[name] = parts.get(name, 0) + f.stat().st_size
-    largest = sorted(parts.items(), key=lambda item: -item[1])[:BUNDLE_ROWS]
-    return [
-        ["requirements.txt + opsdata (python3.12, arm64)", size / 2**20, zipped / 2**20],
-        *([f"  of which {name}", n / 2**20, ""] for name, n in largest),
-    ]
-
-
 def run(ctx: BenchContext) -> list[Result]:
     url = api_bench_database(ctx)
     load_before = os.getloadavg()[0]
@@ -454,5 +399,4 @@ def run(ctx: BenchContext) -> list[Result]:
                 load,
             ],
         ),
-        Result("Lambda bundle", ["contents", "unzipped MB", "zipped MB"], _bundle_size()),
     ]
