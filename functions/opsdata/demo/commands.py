@@ -135,10 +135,12 @@ def _step_status_page(ctx: DemoContext) -> None:
 
 
 from opsdata.analytics.demo_steps import step_affinity, step_baselines  # noqa: E402 - after DemoContext
+from opsdata.etl.chatwoot.demo import step_chatwoot  # noqa: E402 - after DemoContext
 
 DEMO_STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("demo shop", _step_demo_shop),
     ("summary", _step_summary),
+    ("support history", step_chatwoot),  # before reliability: Chatwoot is one of the judged sources
     ("data reliability", _step_reliability),
     ("product affinity", step_affinity),
     ("baselines", step_baselines),

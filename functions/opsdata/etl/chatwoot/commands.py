@@ -63,7 +63,8 @@ def show_progress() -> bool:
     return sys.stderr.isatty() and not settings.ci and not settings.lambda_function_name
 
 
-def _summary_table(summary: Any) -> Any:
+def summary_table(summary: Any) -> Any:
+    """The run summary the CLI (and `opsdata demo`) prints: counts, nodes, images, redactions by type."""
     from rich.table import Table
 
     table = Table(title="Chatwoot ETL", show_header=True)
@@ -163,4 +164,4 @@ def chatwoot(
     except (ImagesUnavailableError, OSError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         sys.exit(EXIT_FAILED)
-    Console(highlight=False, soft_wrap=True).print(_summary_table(summary))
+    Console(highlight=False, soft_wrap=True).print(summary_table(summary))

@@ -254,6 +254,11 @@ def _decoys(rng: random.Random) -> dict[str, str]:
 
 
 # ----- whole exports ------------------------------------------------------------------
+# By default four minutes apart from 2017 on: a million conversations still end before 2026, so
+# no timestamp lies in the future (which the ETL quarantines as impossible).
+FIRST_CREATED_AT = 1_500_240_000
+
+
 @dataclass
 class GeneratedExport:
     path: Path
@@ -273,8 +278,14 @@ def write_export(
     fmt: str = "json",
     broken_every: int = 50,
     keep_truth: bool = True,
+    first_created_at: int = FIRST_CREATED_AT,
+    spacing: int = 240,
 ) -> GeneratedExport:
-    """Write an export (JSON array, or JSON Lines with fmt="jsonl"; gzip when path ends in .gz)."""
+    """Write an export (JSON array, or JSON Lines with fmt="jsonl"; gzip when path ends in .gz).
+
+    Conversation i starts at `first_created_at + i * spacing` (epoch seconds); its messages follow
+    within a few hours.
+    """
     rng = random.Random(seed)  # noqa: S311 - synthetic data, not security
     fake = Faker(rng)
     result = GeneratedExport(path=path, conversations=n_conversations, broken=0)
@@ -286,7 +297,10 @@ def write_export(
         message_id = 10_000
         for index in range(n_conversations):
             display_id = 1000 + index
-            conversation, message_id, planted = _conversation(rng, fake, display_id, message_id, image_base_url)
+            created = first_created_at + index * spacing
+            conversation, message_id, planted = _conversation(
+                rng, fake, display_id, message_id, image_base_url, created
+            )
             if keep_truth:
                 result.planted.extend(planted)
                 result.contacts.append(conversation["meta"]["sender"])
@@ -326,7 +340,7 @@ def _break(rng: random.Random, conversation: dict[str, Any], index: int) -> dict
 
 
 def _conversation(
-    rng: random.Random, fake: Faker, display_id: int, message_id: int, image_base_url: str
+    rng: random.Random, fake: Faker, display_id: int, message_id: int, image_base_url: str, created: int
 ) -> tuple[dict[str, Any], int, list[PlantedPii]]:
     region = rng.choice(PHONE_REGIONS)
     lang = LANG[region]
@@ -338,9 +352,6 @@ def _conversation(
     channel = rng.choice(CHANNELS)
     agent = rng.choice(AGENTS)
     handle = f"{first.lower()}_{rng.randrange(1000)}"
-    # Four minutes apart from 2017 on: a million conversations still end before 2026, so no
-    # timestamp lies in the future (which the ETL quarantines as impossible).
-    created = 1_500_000_000 + display_id * 240
     sender = {
         "id": 50_000 + display_id,
         "name": name,
