@@ -23,7 +23,7 @@ def test_demo_data_rejects_impossible_sizes(use_database: str) -> None:
     assert "days: Input should be greater than or equal to 14" in result.output
 
 
-def test_demo_loads_the_default_shop_once_and_prints_the_same_summary_twice(use_database: str) -> None:
+def test_demo_loads_the_default_shop_once_and_prints_the_same_summary_twice(demo_env: str) -> None:
     first = CliRunner().invoke(cli.main, ["demo"])
     assert first.exit_code == 0, first.output
     assert "demo.myshopify.com: generated" in first.output
@@ -32,11 +32,11 @@ def test_demo_loads_the_default_shop_once_and_prints_the_same_summary_twice(use_
     second = CliRunner().invoke(cli.main, ["demo"])
     assert second.exit_code == 0
     assert "nothing rewritten" in second.output
-    summary = first.output.split("what is loaded", 1)[1].split("data reliability", 1)[0]
-    assert second.output.split("what is loaded", 1)[1].split("data reliability", 1)[0] == summary
+    summary = first.output.split("what is loaded", 1)[1].split("support history", 1)[0]
+    assert second.output.split("what is loaded", 1)[1].split("support history", 1)[0] == summary
 
 
-def test_demo_shows_source_statuses_a_deliberately_stale_red_source_and_anomalies(use_database: str) -> None:
+def test_demo_shows_source_statuses_a_deliberately_stale_red_source_and_anomalies(demo_env: str) -> None:
     from opsdata.core.db import connect
 
     first = CliRunner().invoke(cli.main, ["demo"])
@@ -52,11 +52,11 @@ def test_demo_shows_source_statuses_a_deliberately_stale_red_source_and_anomalie
     assert "http://127.0.0.1:8000/status" in reliability
     assert "opsdata token --email you@example.com --shop demo.myshopify.com" in reliability
     # Then a second run changes nothing it should not: still red, no new alert, no regeneration
-    with connect(use_database) as conn:
+    with connect(demo_env) as conn:
         alerts = conn.execute("select count(*) from public.alerts").fetchone()[0]
     second = CliRunner().invoke(cli.main, ["demo"])
     assert "nothing rewritten" in second.output and "deliberately stale" in second.output
-    with connect(use_database) as conn:
+    with connect(demo_env) as conn:
         assert conn.execute("select count(*) from public.alerts").fetchone()[0] == alerts
         status, last = conn.execute(
             "select d.status, max(r.finished_at) from public.data_sources d join public.sync_runs r"

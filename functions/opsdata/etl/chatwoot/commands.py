@@ -69,7 +69,7 @@ def summary_table(summary: Any) -> Any:
 
     table = Table(title="Chatwoot ETL", show_header=True)
     table.add_column("what")
-    table.add_column("count", justify="right")
+    table.add_column("count", justify="right", overflow="fold")  # a long output path wraps, never cut
     counts = summary.counts
     rows = [
         ("conversations loaded", counts.get("conversations", 0)),

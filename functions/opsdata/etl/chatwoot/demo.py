@@ -150,7 +150,7 @@ def step_chatwoot(ctx: DemoContext) -> None:
     from opsdata.etl.chatwoot.reader import InputError
 
     params = DemoParams(shop=ctx.shop)  # the demo shop's period: conversations end with its orders
-    folder = demo_folder(get_settings().local_dir)
+    folder = _shown(demo_folder(get_settings().local_dir))
     console = _console()
     console.print()
     console.print(
@@ -164,9 +164,9 @@ def step_chatwoot(ctx: DemoContext) -> None:
         return
     console.width = max(console.width, 100)
     console.print(summary_table(summary))
-    rag = _shown(folder / "rag")
+    rag = folder / "rag"
     stored = summary.images.get("ok", 0)
-    console.print(f"  export: {_shown(folder / 'export.json')}")
+    console.print(f"  export: {folder / 'export.json'}")
     console.print(f"  corpus: {rag}/ (load {rag}/docstore.json with llama-index-core's SimpleDocumentStore)")
     reused = f"{stored - served:,} already stored by an earlier run" if stored > served else "none stored before"
     console.print(f"  images: {stored:,} in {rag}/images: {served:,} downloaded by this run, {reused}")
