@@ -184,3 +184,21 @@ class SqsClock:
 
     def advance(self, seconds: float) -> None:
         self.offset_ms += int(seconds * 1000)
+
+
+def create_chatwoot_pipeline(s3: Any, sqs: Any, dynamodb: Any, *, bucket: str, table: str) -> dict[str, str]:
+    """Inside mock_aws: the export pipeline's versioned data bucket, idempotency table and two queues.
+
+    Returns the environment its handlers read (as template.yaml sets it); callers add the rest.
+    """
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    create_idempotency_table(dynamodb, table)
+    return {
+        "IDEMPOTENCY_TABLE": table,
+        "OPSDATA_CHATWOOT_SLICES_QUEUE_URL": sqs.create_queue(QueueName="chatwoot-slices")["QueueUrl"],
+        "OPSDATA_ATTACHMENTS_QUEUE_URL": sqs.create_queue(QueueName="attachments")["QueueUrl"],
+        "OPSDATA_CHATWOOT_WORK_STORE": f"s3://{bucket}/tmp/chatwoot",  # noqa: S108 - an S3 prefix
+        "OPSDATA_CHATWOOT_CORPUS_STORE": f"s3://{bucket}/rag/chatwoot",
+        "OPSDATA_ATTACHMENT_STORE": f"s3://{bucket}/attachments",
+    }

@@ -1,14 +1,18 @@
-"""Chatwoot ETL: conversations per second and peak memory by export size, and PII recall/precision.
+"""Chatwoot ETL: conversations per second and peak memory by export size, the AWS split pipeline,
+and PII recall/precision.
 
 Each size runs in a fresh child process (files only, images skipped, one core), so peak RSS is
 that run's own. Throughput is given per wall-clock second and per CPU second of the process (on
-a shared machine the wall clock also counts other processes' turns). The PII tables measure the
-redactor on labelled messages (spans known): the generator's and hand-written ones.
+a shared machine the wall clock also counts other processes' turns). The AWS row runs the Lambda
+handlers on an uploaded export (moto for S3, SQS and DynamoDB, the real local Postgres) in a child
+process too. The PII tables measure the redactor on labelled messages (spans known): the
+generator's and hand-written ones.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import resource
 import shutil
 import tempfile
@@ -18,10 +22,15 @@ from pathlib import Path
 
 from opsdata.etl.chatwoot.generator import labelled_messages, write_export
 from opsdata.etl.chatwoot.redaction import Identity, Redactor
-from tests.bench.framework import BenchContext, Result
+from tests.bench.data import scratch_database
+from tests.bench.framework import BenchContext, Result, percentile
 from tests.support_pii import HANDWRITTEN, unmark
 
 SIZES = (1_000, 10_000, 100_000)
+AWS_SIZE = 10_000
+AWS_BATCH = 5  # template.yaml: the slices queue's BatchSize
+AWS_COLUMNS = ["export", "conversations", "slices", "workers", "split s", "slices + assemble s", "total s", "conv/s",
+               "conv/s per CPU s"]  # fmt: skip
 
 
 def _run(path: str, out: str, queue: multiprocessing.Queue) -> None:
@@ -90,6 +99,126 @@ def _per_core_verdict(lowest: int) -> str:
     )
 
 
+def _aws_run(path: str, database_url: str, queue: multiprocessing.Queue) -> None:
+    try:
+        queue.put(_aws_measure(path, database_url))
+    except BaseException as exc:  # the parent waits on the queue: it must hear of a failure too
+        queue.put(RuntimeError(f"{type(exc).__name__}: {exc}"))  # picklable whatever the error
+        raise
+
+
+def _aws_measure(path: str, database_url: str) -> tuple:
+    """Upload the export, let S3 notify the trigger, then drain the slices queue with the worker."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the handlers' JSON logs and metrics go to stdout
+    from tests.support_aws import (
+        FAKE_CREDENTIALS,
+        LambdaContext,
+        create_chatwoot_pipeline,
+        drain,
+        queue_depth,
+        s3_put_event,
+    )
+
+    os.environ.update(FAKE_CREDENTIALS)  # before any client exists: nothing can reach AWS
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    import boto3
+    from moto import mock_aws
+
+    from opsdata.core.db import connect
+    from opsdata.core.settings import get_settings
+
+    bucket, shop = "opsdata-data-bench", "bench.myshopify.com"
+    with mock_aws():
+        s3, sqs = boto3.client("s3"), boto3.client("sqs")
+        environment = create_chatwoot_pipeline(s3, sqs, boto3.client("dynamodb"), bucket=bucket, table="idempotency")
+        # Images are measured in chatwoot_images: here slices do not wait for the attachment worker
+        # (their images stay `skipped`, as with --images skip), so the row compares with the CLI's.
+        os.environ.update({**environment, "DATABASE_URL": database_url, "OPSDATA_CHATWOOT_IMAGE_WAIT_PASSES": "0"})
+        get_settings.cache_clear()
+        from opsdata.jobs import chatwoot_exports
+
+        key = f"exports/chatwoot/{shop}/{Path(path).name}"
+        put = s3.put_object(Bucket=bucket, Key=key, Body=Path(path).read_bytes())
+        event = s3_put_event(bucket, key, size=Path(path).stat().st_size, etag=put["ETag"], version_id=put["VersionId"])
+        started, cpu_started = time.perf_counter(), time.process_time()
+        chatwoot_exports.trigger_handler(event, LambdaContext("opsdata-chatwoot-trigger"))
+        split = time.perf_counter() - started
+        invocations: list[float] = []
+
+        def timed(batch: dict, context: object) -> dict:
+            clock = time.perf_counter()
+            try:
+                return chatwoot_exports.work_handler(batch, context)
+            finally:
+                invocations.append(time.perf_counter() - clock)
+
+        drained = drain(
+            sqs, environment["OPSDATA_CHATWOOT_SLICES_QUEUE_URL"], timed, batch_size=AWS_BATCH,
+            context=LambdaContext("opsdata-chatwoot-worker"),
+        )  # fmt: skip
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        with connect(database_url) as conn:
+            status, slices = conn.execute("select status, n_slices from chatwoot_exports").fetchone()
+            (conversations,) = conn.execute("select count(*) from chatwoot_conversations").fetchone()
+        corpus = s3.list_objects_v2(Bucket=bucket, Prefix=f"rag/chatwoot/{shop}/").get("KeyCount", 0)
+        images = queue_depth(sqs, environment["OPSDATA_ATTACHMENTS_QUEUE_URL"])
+    if status != "succeeded" or drained.failed or not corpus:
+        raise RuntimeError(f"the export did not finish: {status}, {len(drained.failed)} failed record(s)")
+    per_slice = get_settings().chatwoot_slice_conversations
+    return conversations, slices, per_slice, split, elapsed, cpu, invocations, images
+
+
+def aws_split(size: int = AWS_SIZE) -> Result:
+    """S3 upload -> trigger (split into slices) -> slice workers -> assembled corpus, one export."""
+    ctx = multiprocessing.get_context("spawn")
+    with scratch_database("opsdata_bench_aws") as url, tempfile.TemporaryDirectory() as tmp:
+        export = Path(tmp) / f"export-{size}.jsonl.gz"
+        write_export(export, size, seed=size, fmt="jsonl", keep_truth=False)
+        queue = ctx.Queue()
+        child = ctx.Process(target=_aws_run, args=(str(export), url, queue))
+        child.start()
+        measured = queue.get()
+        child.join()
+        queue.close()
+    if isinstance(measured, BaseException):
+        raise measured
+    conversations, slices, per_slice, split, elapsed, cpu, invocations, images = measured
+    row = [
+        f"{size:,}",
+        conversations,
+        slices,
+        1,
+        round(split, 1),
+        round(elapsed - split, 1),
+        round(elapsed, 1),
+        round(conversations / elapsed),
+        round(conversations / cpu),
+    ]
+    return Result(
+        "Chatwoot ETL on AWS: S3 upload -> slices -> workers -> corpus (moto for AWS, real Postgres)",
+        [
+            "export",
+            "conversations",
+            "slices",
+            "workers",
+            "split s",
+            "slices + assemble s",
+            "total s",
+            "conv/s",
+            "conv/s per CPU s",
+        ],  # fmt: skip
+        [row],
+        [
+            f"JSON Lines gzip upload; {per_slice} conversations per slice, {AWS_BATCH} slices per invocation"
+            " (template.yaml); one worker drains the queue (moto's state lives in one process), so slices run"
+            " one after another, where Lambda runs them concurrently",
+            f"worker invocations: {len(invocations)}, median {percentile(invocations, 50):.1f} s, slowest"
+            f" {max(invocations):.1f} s (timeout: 900 s); {images:,} images queued for the attachment worker,"
+            " not downloaded here (see the image throughput table)",
+        ],
+    )
+
+
 def _labelled(n_messages: int) -> Iterator[tuple[Identity, str, list[tuple[str, int, int]]]]:
     for message in labelled_messages(n_messages, seed=2024):
         ident = message.identity
@@ -144,4 +273,4 @@ def pii_table(n_messages: int = 1_000, *, handwritten: bool = False) -> Result:
 
 
 def run(ctx: BenchContext) -> list[Result]:
-    return [pii_table(), pii_table(handwritten=True), throughput()]
+    return [pii_table(), pii_table(handwritten=True), throughput(), aws_split()]

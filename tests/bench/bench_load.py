@@ -9,16 +9,14 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
-from opsdata.core import migrations
 from opsdata.core.db import connect
 from opsdata.demo import DemoParams, generate
 from opsdata.demo.store import _format
 from opsdata.etl.landing import load_file
-from opsdata.localstack import LocalCluster
+from tests.bench.data import scratch_database
 from tests.bench.framework import BenchContext, Result
 
 PARAMS = DemoParams(shop="load.myshopify.com", days=90, orders=100_000, seed=3, end_date=date(2026, 11, 28))
@@ -50,27 +48,14 @@ def _write_files(folder: Path) -> dict[str, Path]:
 
 
 def run(ctx: BenchContext) -> list[Result]:
-    cluster = LocalCluster()
-    cluster.up()
-    name = f"opsdata_bench_load_{uuid.uuid4().hex[:8]}"
-    with connect(cluster.admin_url()) as admin:
-        admin.execute(f'create database "{name}" owner postgres')
     rows = []
-    try:
-        cluster.apply_platform(name)
-        with tempfile.TemporaryDirectory() as folder, connect(cluster.url(name)) as conn:
-            migrations.migrate(conn)
-            conn.execute("insert into public.shops (domain, name) values (%s, 'Load')", (PARAMS.shop,))
-            files = _write_files(Path(folder))
-            for attempt in ("first load", "reload (unchanged)"):
-                for table, path in files.items():
-                    started = time.perf_counter()
-                    report = load_file(conn, table, path, shop_domain=PARAMS.shop)
-                    seconds = time.perf_counter() - started
-                    rows.append(
-                        [attempt, f"{table} ({path.name})", report.rows_read, seconds, report.rows_read / seconds]
-                    )
-    finally:
-        with connect(cluster.admin_url()) as admin:
-            admin.execute(f'drop database "{name}" with (force)')
+    with scratch_database("opsdata_bench_load") as url, tempfile.TemporaryDirectory() as folder, connect(url) as conn:
+        conn.execute("insert into public.shops (domain, name) values (%s, 'Load')", (PARAMS.shop,))
+        files = _write_files(Path(folder))
+        for attempt in ("first load", "reload (unchanged)"):
+            for table, path in files.items():
+                started = time.perf_counter()
+                report = load_file(conn, table, path, shop_domain=PARAMS.shop)
+                seconds = time.perf_counter() - started
+                rows.append([attempt, f"{table} ({path.name})", report.rows_read, seconds, report.rows_read / seconds])
     return [Result("opsdata load", ["run", "file", "rows", "seconds", "rows/s"], rows)]

@@ -12,6 +12,9 @@ import os
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 from opsdata.core import migrations
@@ -89,3 +92,21 @@ def bench_database_url(ctx: BenchContext) -> str:
         console.print(f"reusing {BENCH_DB} (generated with the same parameters)")
     ctx.shared["bench_database_url"] = url
     return url
+
+
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A migrated database of its own on the local cluster for one section (dropped afterwards)."""
+    cluster = LocalCluster()
+    cluster.up()
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with connect(cluster.admin_url()) as admin:
+        admin.execute(f'create database "{name}" owner postgres')
+    try:
+        cluster.apply_platform(name)
+        with connect(cluster.url(name)) as conn:
+            migrations.migrate(conn)
+        yield cluster.url(name)
+    finally:
+        with connect(cluster.admin_url()) as admin:
+            admin.execute(f'drop database "{name}" with (force)')

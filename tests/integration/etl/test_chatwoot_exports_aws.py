@@ -24,11 +24,10 @@ from opsdata.core.db import connect
 from opsdata.core.settings import get_settings
 from opsdata.etl.chatwoot.generator import GeneratedExport, write_export
 from support_aws import (
-    REGION,
     Drained,
     LambdaContext,
     SqsClock,
-    create_idempotency_table,
+    create_chatwoot_pipeline,
     drain,
     queue_depth,
     redeliver,
@@ -119,21 +118,12 @@ def stack(monkeypatch: pytest.MonkeyPatch, use_database: str, http_server: Loopb
         attachment_worker, "POLICY", FetchPolicy(max_attempts=2, backoff_initial=0.01, read_timeout=2.0)
     )
     with mock_aws():
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        dynamodb = boto3.client("dynamodb")
-        create_idempotency_table(dynamodb, TABLE)
-        sqs = boto3.client("sqs")
-        slices_url = sqs.create_queue(QueueName="chatwoot-slices")["QueueUrl"]
-        attachments_url = sqs.create_queue(QueueName="attachments")["QueueUrl"]
+        s3, sqs, dynamodb = boto3.client("s3"), boto3.client("sqs"), boto3.client("dynamodb")
+        environment = create_chatwoot_pipeline(s3, sqs, dynamodb, bucket=BUCKET, table=TABLE)
+        slices_url = environment["OPSDATA_CHATWOOT_SLICES_QUEUE_URL"]
+        attachments_url = environment["OPSDATA_ATTACHMENTS_QUEUE_URL"]
         for name, value in {
-            "IDEMPOTENCY_TABLE": TABLE,
-            "OPSDATA_CHATWOOT_SLICES_QUEUE_URL": slices_url,
-            "OPSDATA_ATTACHMENTS_QUEUE_URL": attachments_url,
-            "OPSDATA_CHATWOOT_WORK_STORE": f"s3://{BUCKET}/tmp/chatwoot",  # noqa: S108 - an S3 prefix
-            "OPSDATA_CHATWOOT_CORPUS_STORE": f"s3://{BUCKET}/rag/chatwoot",
-            "OPSDATA_ATTACHMENT_STORE": f"s3://{BUCKET}/attachments",
+            **environment,
             "OPSDATA_ATTACHMENT_ALLOW_HOSTS": "127.0.0.1",
             "OPSDATA_CHATWOOT_SLICE_CONVERSATIONS": str(SLICE),
             "OPSDATA_CHATWOOT_IMAGE_WAIT_SECONDS": str(WAIT),
