@@ -206,7 +206,7 @@ def aws_split(size: int = AWS_SIZE) -> Result:
             "total s",
             "conv/s",
             "conv/s per CPU s",
-        ],  # fmt: skip
+        ],
         [row],
         [
             f"JSON Lines gzip upload; {per_slice} conversations per slice, {AWS_BATCH} slices per invocation"
