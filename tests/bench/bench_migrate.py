@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 from opsdata.core import migrations
 from opsdata.core.db import connect
-from opsdata.localstack import LocalCluster
+from tests.bench.data import scratch_database
 from tests.bench.framework import BenchContext, Result
 
 
 def run(ctx: BenchContext) -> list[Result]:
-    cluster = LocalCluster()
-    cluster.up()
-    name = f"opsdata_bench_migrate_{uuid.uuid4().hex[:8]}"
-    with connect(cluster.admin_url()) as admin:
-        admin.execute(f'create database "{name}" owner postgres')
-    try:
-        cluster.apply_platform(name)
-        with connect(cluster.url(name)) as conn:
-            started = time.perf_counter()
-            report = migrations.migrate(conn)
-            first = time.perf_counter() - started
-            started = time.perf_counter()
-            migrations.migrate(conn)
-            again = time.perf_counter() - started
-    finally:
-        with connect(cluster.admin_url()) as admin:
-            admin.execute(f'drop database "{name}" with (force)')
+    with scratch_database("opsdata_bench_migrate", migrated=False) as url, connect(url) as conn:
+        started = time.perf_counter()
+        report = migrations.migrate(conn)
+        first = time.perf_counter() - started
+        started = time.perf_counter()
+        migrations.migrate(conn)
+        again = time.perf_counter() - started
     return [
         Result(
             "migrator",

@@ -95,8 +95,9 @@ def bench_database_url(ctx: BenchContext) -> str:
 
 
 @contextmanager
-def scratch_database(prefix: str) -> Iterator[str]:
-    """A migrated database of its own on the local cluster for one section (dropped afterwards)."""
+def scratch_database(prefix: str, *, migrated: bool = True) -> Iterator[str]:
+    """A database of its own on the local cluster for one section, migrated unless asked not to
+    (then it is what a new Supabase project is); dropped afterwards."""
     cluster = LocalCluster()
     cluster.up()
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
@@ -104,8 +105,9 @@ def scratch_database(prefix: str) -> Iterator[str]:
         admin.execute(f'create database "{name}" owner postgres')
     try:
         cluster.apply_platform(name)
-        with connect(cluster.url(name)) as conn:
-            migrations.migrate(conn)
+        if migrated:
+            with connect(cluster.url(name)) as conn:
+                migrations.migrate(conn)
         yield cluster.url(name)
     finally:
         with connect(cluster.admin_url()) as admin:
