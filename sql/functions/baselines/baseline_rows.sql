@@ -54,45 +54,46 @@ as $$
     where e.last_day is not null
       and (p_metric is null or p_metric in ('sessions', 'revenue', 'conversion_rate', 'revenue_per_session', 'aov'))
   ),
-  -- ---- one row per page path and day with data ------------------------------------------
-  gsc_days as (
-    select private.page_path(g.page) as page, g.date,
+  -- ---- one row per page path ('*' = the site) and day with data -------------------------
+  -- The site sums the rows of the day directly (not the pages' sums): one pass over 90 days of
+  -- every page without grouping them by page first. Sums are exact (integers, numeric) until
+  -- the one cast to float8.
+  gsc_series as (
+    select g.page_path as page, g.date,
            sum(g.clicks)::float8 as clicks,
            sum(g.impressions)::float8 as impressions,
            sum(g.position * g.impressions)::float8 as position_weighted
     from public.gsc_page_daily g
     join windows w on w.source = 'gsc' and g.date between w.first_day and w.last_day
     where g.shop_id = p_shop_id
-      and (p_page is null or p_page = '*' or private.page_path(g.page) = p_page)
+      and (p_page is null or (p_page <> '*' and g.page_path = p_page))
     group by 1, 2
+    union all
+    select '*', g.date, sum(g.clicks)::float8, sum(g.impressions)::float8,
+           sum(g.position * g.impressions)::float8
+    from public.gsc_page_daily g
+    join windows w on w.source = 'gsc' and g.date between w.first_day and w.last_day
+    where g.shop_id = p_shop_id
+      and (p_page is null or p_page = '*')
+    group by g.date
   ),
-  ga_days as (
-    select private.page_path(g.page) as page, g.date,
+  ga_series as (
+    select g.page_path as page, g.date,
            sum(g.sessions)::float8 as sessions,
            sum(g.transactions)::float8 as transactions,
            sum(g.purchase_revenue)::float8 as revenue
     from public.ga_page_daily g
     join windows w on w.source = 'ga' and g.date between w.first_day and w.last_day
     where g.shop_id = p_shop_id
-      and (p_page is null or p_page = '*' or private.page_path(g.page) = p_page)
+      and (p_page is null or (p_page <> '*' and g.page_path = p_page))
     group by 1, 2
-  ),
-  -- ---- pages and the site ('*': all pages together) ------------------------------------
-  gsc_series as (
-    select d.page, d.date, d.clicks, d.impressions, d.position_weighted
-    from gsc_days d where p_page is null or p_page <> '*'
     union all
-    select '*', d.date, sum(d.clicks), sum(d.impressions), sum(d.position_weighted)
-    from gsc_days d where p_page is null or p_page = '*'
-    group by d.date
-  ),
-  ga_series as (
-    select d.page, d.date, d.sessions, d.transactions, d.revenue
-    from ga_days d where p_page is null or p_page <> '*'
-    union all
-    select '*', d.date, sum(d.sessions), sum(d.transactions), sum(d.revenue)
-    from ga_days d where p_page is null or p_page = '*'
-    group by d.date
+    select '*', g.date, sum(g.sessions)::float8, sum(g.transactions)::float8, sum(g.purchase_revenue)::float8
+    from public.ga_page_daily g
+    join windows w on w.source = 'ga' and g.date between w.first_day and w.last_day
+    where g.shop_id = p_shop_id
+      and (p_page is null or p_page = '*')
+    group by g.date
   ),
   -- ---- pages, numbered (grouping and sorting by integers, not text, keeps it fast) ------
   pages as (
