@@ -173,6 +173,28 @@ def test_a_page_given_as_url_or_path_is_the_same_page(db: psycopg.Connection, sh
     assert by_url == by_path
 
 
+def test_a_member_gets_the_same_baselines_and_urls_of_one_path_are_summed(
+    db: psycopg.Connection, shop_with_traffic: dict
+) -> None:
+    # Members read through RLS, where one page's rows are found by its stored page_path column.
+    shop = shop_with_traffic["shop"]
+    mug, site = (_baseline_for(db, shop, page, "clicks")["window_value"] for page in ("/products/mug", "*"))
+    db.execute(
+        "insert into public.gsc_page_daily (shop_id, date, page, clicks, impressions, ctr, position, is_final)"
+        " values (%s, %s, 'https://m.shop.example/products/mug?ref=mail#top', 7, 70, 0.1, 2.5, true)",
+        (shop, TODAY - timedelta(days=5)),
+    )
+    member = make_user(db)
+    add_member(db, shop, member)
+    pages = ["/products/mug", "https://shop.example/blog/tea", "*"]
+    unrestricted = {(page, metric): _baseline_for(db, shop, page, metric) for page in pages for metric in METRICS}
+    with acting_as(db, "authenticated", member):
+        for (page, metric), expected in unrestricted.items():
+            _assert_matches(_baseline_for(db, shop, page, metric), expected)
+    assert unrestricted[("/products/mug", "clicks")]["window_value"] == mug + 7
+    assert unrestricted[("*", "clicks")]["window_value"] == site + 7
+
+
 def test_stored_baselines_are_what_baseline_for_computes(db: psycopg.Connection, shop_with_traffic: dict) -> None:
     shop = shop_with_traffic["shop"]
     summary = db.execute("select private.refresh_baselines(%s)", (shop,)).fetchone()[0]

@@ -14,6 +14,9 @@ returns setof public.baseline_metrics
 language plpgsql
 stable
 set search_path = ''
+-- A plan for this page, never a generic one: with p_page unknown, one page's index scan cannot
+-- be chosen and every row of the window would be read.
+set plan_cache_mode = force_custom_plan
 as $$
 begin
   perform private.require_shop_member(p_shop_id);
