@@ -57,12 +57,13 @@ as $$
   -- ---- one row per page path ('*' = the site) and day with data -------------------------
   -- The site sums the rows of the day directly (not the pages' sums): one pass over 90 days of
   -- every page without grouping them by page first. Sums are exact (integers, numeric) until
-  -- the one cast to float8.
+  -- the one cast to float8. The numeric sums (the slow ones) only for the metrics that need them.
   gsc_series as (
     select g.page_path as page, g.date,
            sum(g.clicks)::float8 as clicks,
            sum(g.impressions)::float8 as impressions,
-           sum(g.position * g.impressions)::float8 as position_weighted
+           sum(g.position * g.impressions) filter (where p_metric is null or p_metric = 'position')::float8
+             as position_weighted
     from public.gsc_page_daily g
     join windows w on w.source = 'gsc' and g.date between w.first_day and w.last_day
     where g.shop_id = p_shop_id
@@ -70,7 +71,7 @@ as $$
     group by 1, 2
     union all
     select '*', g.date, sum(g.clicks)::float8, sum(g.impressions)::float8,
-           sum(g.position * g.impressions)::float8
+           sum(g.position * g.impressions) filter (where p_metric is null or p_metric = 'position')::float8
     from public.gsc_page_daily g
     join windows w on w.source = 'gsc' and g.date between w.first_day and w.last_day
     where g.shop_id = p_shop_id
@@ -81,14 +82,18 @@ as $$
     select g.page_path as page, g.date,
            sum(g.sessions)::float8 as sessions,
            sum(g.transactions)::float8 as transactions,
-           sum(g.purchase_revenue)::float8 as revenue
+           sum(g.purchase_revenue)
+             filter (where p_metric is null or p_metric in ('revenue', 'revenue_per_session', 'aov'))::float8
+             as revenue
     from public.ga_page_daily g
     join windows w on w.source = 'ga' and g.date between w.first_day and w.last_day
     where g.shop_id = p_shop_id
       and (p_page is null or (p_page <> '*' and g.page_path = p_page))
     group by 1, 2
     union all
-    select '*', g.date, sum(g.sessions)::float8, sum(g.transactions)::float8, sum(g.purchase_revenue)::float8
+    select '*', g.date, sum(g.sessions)::float8, sum(g.transactions)::float8,
+           sum(g.purchase_revenue)
+             filter (where p_metric is null or p_metric in ('revenue', 'revenue_per_session', 'aov'))::float8
     from public.ga_page_daily g
     join windows w on w.source = 'ga' and g.date between w.first_day and w.last_day
     where g.shop_id = p_shop_id
