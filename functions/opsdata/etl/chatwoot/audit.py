@@ -123,6 +123,38 @@ def strings_of(value: Any, out: list[str]) -> list[str]:
     return out
 
 
+def free_strings_of(value: Any, out: list[str], *, docstore: bool = False) -> list[str]:
+    """strings_of less the values the pipeline generated, exactly those `generated` names.
+    `docstore`: value is a docstore.json entry as [key, value] (its key a node id)."""
+    if docstore and type(value) is list and len(value) == 2 and type(value[0]) is str:
+        if not _GENERATED_SHAPES["id_"].fullmatch(value[0]):
+            out.append(value[0])
+        value = value[1]
+    kind = type(value)
+    if kind is str:
+        out.append(value)
+    elif kind is dict:
+        out.extend(key if type(key) is str else str(key) for key in value)
+        for key, child in value.items():
+            shape = _GENERATED_SHAPES.get(key)
+            if type(child) is str:
+                if shape is None or not shape.fullmatch(child):
+                    out.append(child)
+            elif shape is not None and type(child) is list:  # e.g. node_ids
+                for item in child:
+                    if type(item) is not str or not shape.fullmatch(item):
+                        free_strings_of(item, out)
+            elif child is not None and type(child) in (dict, list):
+                free_strings_of(child, out)
+    elif kind is list:
+        for child in value:
+            if type(child) is str:
+                out.append(child)
+            elif child is not None and type(child) in (dict, list):
+                free_strings_of(child, out)
+    return out
+
+
 def json_strings(text: str) -> list[str] | None:
     """Every string (keys included) of JSON text we serialised, decoded; None when this quick
     split cannot be trusted (an escaped quote, or quotes that do not pair up).
@@ -309,15 +341,13 @@ class Auditor:
 
     def check_conversation(self, redactor: Redactor, where: str, nodes: Iterable[dict[str, Any]]) -> None:
         """Known values of this conversation (the redactor's identity) in any string of its nodes
-        (the dicts that are serialised as they are: walking them is faster than splitting the JSON)."""
+        (the dicts that are serialised as they are: walking them is faster than splitting the JSON),
+        but the values the pipeline generated."""
         nodes = list(nodes)
         strings = strings_of(nodes, [])
-        unique = dict.fromkeys(strings)
         self.scanned_strings += len(strings)
-        if not redactor.multiline_values:
-            joined = PLACEHOLDER_RE.sub(" ", _SEPARATOR.join(_without_inner_lines(unique)))
-            if not redactor.detect(joined, generic=False):
-                return
+        if not redactor.multiline_values and _none_known(redactor, free_strings_of(nodes, [])):
+            return
         self.exact_scans += 1
         seen: set[str] = set()
         for node in nodes:
@@ -334,13 +364,21 @@ class Auditor:
         strings = strings_of(value, [])
         self.scanned_strings += len(strings)
         if not self._all_clean(strings):
-            self._check_exactly(where, value)
+            self._check_dirty([(where, value)])
 
-    def _check_exactly(self, where: str, value: Any, *, docstore: bool = False) -> None:
-        """Each string of a value alone, named by its path; generated values skip the known values."""
-        self.exact_scans += 1
-        for path, text in iter_json_strings(value):
-            self._check_string(f"{where} {path}".rstrip(), text, known=not generated(path, text, docstore=docstore))
+    def _check_dirty(self, records: list[tuple[str, Any]], *, docstore: bool = False) -> None:
+        """Records whose joined scan had a hit: scanned again without the values the pipeline
+        generated (a known value equal to an id is no finding there), then string by string."""
+        free: list[str] = []
+        for _, value in records:
+            free_strings_of(value, free, docstore=docstore)
+        if self._all_clean(free):
+            return
+        for where, value in records:
+            self.exact_scans += 1
+            for path, text in iter_json_strings(value):
+                known = not generated(path, text, docstore=docstore)
+                self._check_string(f"{where} {path}".rstrip(), text, known=known)
 
     def _check_lines(self, batch: list[tuple[int, str]]) -> None:
         """Lines of docstore.json scanned as one text; string by string only when that has a hit."""
@@ -352,10 +390,7 @@ class Auditor:
                 found = json_strings(entry)
                 if found is None:
                     value = _docstore_entry(entry)
-                    strings = strings_of(value, [])
-                    self.scanned_strings += len(strings)
-                    if not self._all_clean(strings):
-                        self._check_exactly(f"docstore.json line {line_no}", value, docstore=True)
+                    self._check_lines_exactly_if_dirty([(line_no, entry)], strings_of(value, []))
                 else:
                     self._check_lines_exactly_if_dirty([(line_no, entry)], found)
             return
@@ -364,8 +399,8 @@ class Auditor:
     def _check_lines_exactly_if_dirty(self, batch: list[tuple[int, str]], strings: list[str]) -> None:
         self.scanned_strings += len(strings)
         if not self._all_clean(strings):
-            for line_no, entry in batch:
-                self._check_exactly(f"docstore.json line {line_no}", _docstore_entry(entry), docstore=True)
+            records = [(f"docstore.json line {line_no}", _docstore_entry(entry)) for line_no, entry in batch]
+            self._check_dirty(records, docstore=True)
 
     def check_string(self, where: str, text: str) -> None:
         self.scanned_strings += 1
@@ -500,6 +535,13 @@ class Auditor:
 
     def close(self) -> None:
         self.known.close()
+
+
+def _none_known(redactor: Redactor, strings: list[str]) -> bool:
+    """True when none of the strings holds a known value of the redactor's conversation: one scan
+    of the distinct strings, joined (callers check that no known value spans a line break)."""
+    joined = PLACEHOLDER_RE.sub(" ", _SEPARATOR.join(_without_inner_lines(dict.fromkeys(strings))))
+    return not redactor.detect(joined, generic=False)
 
 
 def _without_inner_lines(strings: Iterable[str]) -> list[str]:
