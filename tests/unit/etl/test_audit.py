@@ -254,8 +254,15 @@ def clashing_nodes(**changes: str) -> list[dict]:
         "chatwoot:2:conv:1016:turn:912345678",
         "chatwoot:2:conv:1016:att:912345678:1016",
     )
-    base = {"source": "chatwoot", "account_id": 2, "conversation_id": 1016, "channel": "web_widget", "labels": "repair",
-            "created_at": "2024-10-16T09:12:34Z", "created_at_ts": 1729069954}  # fmt: skip
+    base = {
+        "source": "chatwoot",
+        "account_id": 2,
+        "conversation_id": 1016,
+        "channel": "web_widget",
+        "labels": "repair",
+        "created_at": "2024-10-16T09:12:34Z",
+        "created_at_ts": 1729069954,
+    }
     related = {
         "1": {"node_id": doc_id, "node_type": None, "metadata": {}, "hash": None, "class_name": "RelatedNodeInfo"}
     }
@@ -271,7 +278,7 @@ def clashing_nodes(**changes: str) -> list[dict]:
             {**related, "4": {**related["1"], "node_id": turn_id}},
             f"images/{DIGEST}.png",
             "image/png",
-        ),  # fmt: skip
+        ),
     }
     for where, value in changes.items():
         node, *path = where.split(".")
