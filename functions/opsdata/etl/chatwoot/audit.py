@@ -19,6 +19,12 @@ joined text proves every string clean. Only when it has a hit are the strings sc
 one, which decides the findings and names their fields exactly as before. Strings the pipeline
 itself makes (ids, timestamps, digests) skip the generic detectors (none can match inside one),
 and a turn's text is clean when it is whole lines of its Document's clean transcript.
+
+Generated values are no leak: in the fields the pipeline fills from ids, timestamps and digests
+(`_GENERATED_SHAPES`), a value of that field's shape is left out of the known-value check (a contact
+whose identifier equals a conversation id must not fail the run). A record whose joined scan has a
+hit is scanned once more without them before the string-by-string scan, so a record without such
+a clash takes the same path as before.
 """
 
 from __future__ import annotations
@@ -54,7 +60,7 @@ _NOT_JSON_OUTSIDE_STRINGS_RE = re.compile(r"[^\s{}\[\],:0-9.+\-Eabeflnrstu]")
 # Strings the pipeline itself makes: node ids, timestamps, message id lists, sha256 digests and
 # image paths. No generic detector can match inside one (numbers of at most 12 digits: too short
 # for a card; a bare digit run needs a phone cue these never contain); tests/unit/etl/test_audit.py
-# checks that. They still go through the known-value check.
+# checks that. They still go through the known-value check, but in their own fields (below).
 _NODE_ID = r"chatwoot:\d{1,12}:conv:\d{1,12}(?::turn:\d{1,12}|:att:\d{1,12}:\d{1,12}(?:\.\d{1,4})?)?"
 _TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 _ID_LIST = r"\d{1,12}(?:,\d{1,12})*"
