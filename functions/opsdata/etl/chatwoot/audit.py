@@ -350,9 +350,9 @@ class Auditor:
         (the dicts that are serialised as they are: walking them is faster than splitting the JSON),
         but the values the pipeline generated."""
         nodes = list(nodes)
-        strings = strings_of(nodes, [])
+        strings = free_strings_of(nodes, [])
         self.scanned_strings += len(strings)
-        if not redactor.multiline_values and _none_known(redactor, free_strings_of(nodes, [])):
+        if not redactor.multiline_values and _none_known(redactor, strings):
             return
         self.exact_scans += 1
         seen: set[str] = set()
