@@ -22,9 +22,10 @@ and a turn's text is clean when it is whole lines of its Document's clean transc
 
 Generated values are no leak: in the fields the pipeline fills from ids, timestamps and digests
 (`_GENERATED_SHAPES`), a value of that field's shape is left out of the known-value check (a contact
-whose identifier equals a conversation id must not fail the run). A record whose joined scan has a
-hit is scanned once more without them before the string-by-string scan, so a record without such
-a clash takes the same path as before.
+whose identifier equals a conversation id must not fail the run). The per-conversation check walks
+the nodes without them; in the final audit a record whose joined scan has a hit is scanned once more
+without them before the string-by-string scan, so a record without such a clash takes the same path
+as before.
 """
 
 from __future__ import annotations
