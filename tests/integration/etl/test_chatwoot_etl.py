@@ -243,3 +243,32 @@ def test_images_download_without_a_downloader_says_how_to_proceed(tmp_path: Path
         pytest.skip("the attachment downloader is present in this build")
     result = etl_cli(CliRunner(), EXAMPLE, tmp_path / "o")
     assert result.exit_code == 4 and "--images skip" in result.output
+
+
+def test_contact_values_equal_to_ids_the_pipeline_writes_do_not_fail_the_run(tmp_path: Path, use_database: str) -> None:
+    # Given contacts whose identifier is their conversation's id or one of its message ids, and a
+    # phone whose national digits are a message id: the node ids and metadata hold those numbers
+    conversations = json.loads(EXAMPLE.read_text())
+    maria, other = conversations
+    phone_digits = "912345678"  # Maria's phone is +351 912 345 678
+    next(m for m in maria["messages"] if m["id"] == 5309)["id"] = int(phone_digits)  # its last kept message
+    identifiers = {id(maria): str(maria["id"]), id(other): str(other["messages"][0]["id"])}
+    for conversation in conversations:
+        senders = [conversation["meta"]["sender"]]
+        senders += [m["sender"] for m in conversation["messages"] if (m.get("sender") or {}).get("type") == "contact"]
+        for sender in senders:
+            sender["identifier"] = identifiers[id(conversation)]
+    export = tmp_path / "collisions.json"
+    export.write_text(json.dumps(conversations))
+    out = tmp_path / "rag"
+    # When the export is run
+    result = etl_cli(CliRunner(), export, out, "--images", "skip")
+    # Then the run completes and no contact value is in any text written
+    assert result.exit_code == 0, result.output
+    nodes = [json.loads(line) for line in (out / "nodes.jsonl").read_text().splitlines()]
+    ids = " ".join(node["id_"] + " " + node["metadata"].get("message_ids", "") for node in nodes)
+    assert f":turn:{phone_digits}" in ids or f",{phone_digits}" in ids, "the message id is written"
+    assert all(f"chatwoot:2:conv:{value}" in ids or value in ids for value in identifiers.values())
+    texts = "\n".join(node["text"] for node in nodes).lower()
+    assert phone_digits not in texts.replace(" ", "") and "maria" not in texts
+    assert not any(re.search(rf"(?<!\d){value}(?!\d)", texts) for value in identifiers.values())

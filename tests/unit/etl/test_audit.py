@@ -237,3 +237,123 @@ def test_docstore_lines_that_cannot_be_split_quickly_are_still_scanned(tmp_path:
     # Then both are found, the first with its field
     assert auditor.findings == ["docstore.json line 2 [1].__data__.text (email)", "docstore.json line 4 (email)"]
     writer.discard()
+
+
+# A contact whose identifier is its conversation's id and whose phone's digits are a message id
+CLASHING = Identity(names=("Maria Silva",), phones=("+351912345678",), identifiers=("1016",), region="PT")
+DIGEST = "0123456789abcdef" * 4
+
+
+def clashing_nodes(**changes: str) -> list[dict]:
+    """A Document, a turn and an image of conversation 1016, built as the pipeline builds them;
+    `changes`: "<node>.<field>" -> value ("turn.metadata.labels", "image.image_path", …)."""
+    from opsdata.etl.chatwoot.corpus import document_dict, image_node_dict, text_node_dict
+
+    doc_id, turn_id, image_id = (
+        "chatwoot:2:conv:1016",
+        "chatwoot:2:conv:1016:turn:912345678",
+        "chatwoot:2:conv:1016:att:912345678:1016",
+    )
+    base = {
+        "source": "chatwoot",
+        "account_id": 2,
+        "conversation_id": 1016,
+        "channel": "web_widget",
+        "labels": "repair",
+        "created_at": "2024-10-16T09:12:34Z",
+        "created_at_ts": 1729069954,
+    }
+    related = {
+        "1": {"node_id": doc_id, "node_type": None, "metadata": {}, "hash": None, "class_name": "RelatedNodeInfo"}
+    }
+    nodes = {
+        "doc": document_dict(doc_id, "Customer: hi, I am [CUSTOMER]\nAgent: hello", {**base, "n_turns": 1}),
+        "turn": text_node_dict(
+            turn_id, "Customer: hi, I am [CUSTOMER]", {**base, "message_ids": "912345678,1016"}, dict(related)
+        ),
+        "image": image_node_dict(
+            image_id,
+            "Image sent by the customer in turn 1 of 1 of a web widget support conversation.",
+            {**base, "message_id": 912345678, "sha256": DIGEST, "sent_at": "2024-10-16T09:12:35Z"},
+            {**related, "4": {**related["1"], "node_id": turn_id}},
+            f"images/{DIGEST}.png",
+            "image/png",
+        ),
+    }
+    for where, value in changes.items():
+        node, *path = where.split(".")
+        target = nodes[node]
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    return list(nodes.values())
+
+
+def written(tmp_path: Path, nodes: list[dict]) -> tuple[Auditor, OutputWriter]:
+    """The nodes written as the pipeline writes them, audited with the contact remembered."""
+    writer = OutputWriter(tmp_path / "out")
+    writer.add_nodes(nodes[0]["id_"], nodes)
+    writer.finish({"counts": {}})
+    auditor = Auditor()
+    auditor.remember(CLASHING)
+    auditor.check_output(writer.staging)
+    auditor.check_value(
+        "rag_attachments 2:1016:912345678:1016", {"stored_path": f"images/{DIGEST}.png", "node_id": nodes[2]["id_"]}
+    )
+    auditor.check_value("chatwoot_conversations chatwoot:2:conv:1016", {"labels": ["repair"], "content_hash": DIGEST})
+    return auditor, writer
+
+
+def test_ids_the_pipeline_writes_are_no_finding_when_a_contact_value_equals_them(tmp_path: Path) -> None:
+    # Given nodes whose ids, message ids and node links hold the contact's identifier and phone digits
+    nodes = clashing_nodes()
+    # When both layers of the audit scan them (the conversation's own check, then everything written)
+    auditor = Auditor()
+    auditor.check_conversation(Redactor(CLASHING), "conversation 1016", nodes)
+    final, writer = written(tmp_path, nodes)
+    # Then nothing is found
+    assert auditor.findings == [] and final.findings == []
+    writer.discard()
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "kind"),
+    [
+        ({"turn.text": "Customer: my id is 1016"}, "text", "identifier"),  # free text
+        ({"doc.text": "Customer: call 912 345 678\nAgent: ok"}, "text", "phone"),
+        ({"turn.metadata.labels": "vip,1016"}, "metadata.labels", "identifier"),  # metadata of contact data
+        ({"turn.metadata.channel": "1016"}, "metadata.channel", "identifier"),  # an id's shape, not an id's field
+        # a contact value in a generated field, not of that field's shape
+        ({"turn.metadata.message_ids": "912345678,1016 Maria Silva"}, "metadata.message_ids", "name"),
+        ({"image.metadata.sha256": "1016"}, "metadata.sha256", "identifier"),
+        ({"turn.id_": "chatwoot:2:conv:1016:turn:+351 912 345 678"}, "id_", "phone"),
+        ({"image.image_path": "images/Maria Silva/photo.png"}, "image_path", "name"),
+    ],
+)
+def test_a_contact_value_outside_a_generated_value_is_found_naming_the_field(
+    tmp_path: Path, change: dict[str, str], field: str, kind: str
+) -> None:
+    nodes = clashing_nodes(**change)
+    node_id = nodes[["doc", "turn", "image"].index(next(iter(change)).split(".")[0])]["id_"]
+    # The conversation's own check names the node and field
+    auditor = Auditor()
+    auditor.check_conversation(Redactor(CLASHING), "conversation 1016", nodes)
+    assert f"conversation 1016: node {node_id} field {field} ({kind})" in auditor.findings
+    # and the audit of everything written names the docstore line and field
+    final, writer = written(tmp_path, nodes)
+    known = "phone" if kind == "phone" else "name" if kind == "name" else "contact value"
+    assert any(f.endswith(f"].__data__.{field} (known {known})") for f in final.findings), final.findings
+    writer.discard()
+
+
+def test_a_contact_value_in_a_row_outside_its_generated_shape_is_found() -> None:
+    auditor = Auditor()
+    auditor.remember(CLASHING)
+    auditor.check_value("chatwoot_conversations chatwoot:2:conv:1016", {"labels": ["1016"], "content_hash": DIGEST})
+    auditor.check_value(
+        "rag_attachments k", {"stored_path": "images/1016/photo.png", "node_id": "chatwoot:2:conv:1016"}
+    )
+    assert auditor.findings == [
+        "chatwoot_conversations chatwoot:2:conv:1016 labels[0] (known contact value)",
+        "rag_attachments k stored_path (known contact value)",
+    ]

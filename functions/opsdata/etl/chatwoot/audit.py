@@ -19,6 +19,13 @@ joined text proves every string clean. Only when it has a hit are the strings sc
 one, which decides the findings and names their fields exactly as before. Strings the pipeline
 itself makes (ids, timestamps, digests) skip the generic detectors (none can match inside one),
 and a turn's text is clean when it is whole lines of its Document's clean transcript.
+
+Generated values are no leak: in the fields the pipeline fills from ids, timestamps and digests
+(`_GENERATED_SHAPES`), a value of that field's shape is left out of the known-value check (a contact
+whose identifier equals a conversation id must not fail the run). The per-conversation check walks
+the nodes without them; in the final audit a record whose joined scan has a hit is scanned once more
+without them before the string-by-string scan, so a record without such a clash takes the same path
+as before.
 """
 
 from __future__ import annotations
@@ -54,14 +61,26 @@ _NOT_JSON_OUTSIDE_STRINGS_RE = re.compile(r"[^\s{}\[\],:0-9.+\-Eabeflnrstu]")
 # Strings the pipeline itself makes: node ids, timestamps, message id lists, sha256 digests and
 # image paths. No generic detector can match inside one (numbers of at most 12 digits: too short
 # for a card; a bare digit run needs a phone cue these never contain); tests/unit/etl/test_audit.py
-# checks that. They still go through the known-value check.
-_STRUCTURAL_RE = re.compile(
-    r"chatwoot:\d{1,12}:conv:\d{1,12}(?::turn:\d{1,12}|:att:\d{1,12}:\d{1,12}(?:\.\d{1,4})?)?"
-    r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
-    r"|\d{1,12}(?:,\d{1,12})*"
-    r"|[0-9a-f]{64}"
-    r"|images/[0-9a-f]{64}\.[a-z]{3,4}"
-)
+# checks that. They still go through the known-value check, but in their own fields (below).
+_NODE_ID = r"chatwoot:\d{1,12}:conv:\d{1,12}(?::turn:\d{1,12}|:att:\d{1,12}:\d{1,12}(?:\.\d{1,4})?)?"
+_TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+_ID_LIST = r"\d{1,12}(?:,\d{1,12})*"
+_DIGEST = r"[0-9a-f]{64}"
+_IMAGE_PATH = r"images/[0-9a-f]{64}\.[a-z]{3,4}"
+_STRUCTURAL_RE = re.compile("|".join((_NODE_ID, _TIMESTAMP, _ID_LIST, _DIGEST, _IMAGE_PATH)))
+# The fields the pipeline fills itself from ids, timestamps and digests (never from message text
+# or contact data), by key name, with the one shape it writes there. A value of that shape in such
+# a field is exempt from the known-value check: a contact whose identifier is "1007" must not fail
+# the run because a conversation or message has id 1007. Anything else in such a field (a contact
+# value put there) is scanned like free text. Every other field is scanned by every check.
+_GENERATED_SHAPES: dict[str, re.Pattern[str]] = {
+    **dict.fromkeys(("id_", "node_id", "ref_doc_id", "node_ids"), re.compile(_NODE_ID)),
+    "message_ids": re.compile(_ID_LIST),
+    **dict.fromkeys(("created_at", "resolved_at", "turn_started_at", "sent_at"), re.compile(_TIMESTAMP)),
+    **dict.fromkeys(("sha256", "doc_hash", "content_hash"), re.compile(_DIGEST)),
+    **dict.fromkeys(("image_path", "stored_path"), re.compile(_IMAGE_PATH)),
+}
+_DOCSTORE_KEY_PATH = "[0]"  # a docstore.json entry is scanned as [key, value]; its key is a node id
 _SEPARATOR = "\n"  # no detector match spans a line break but an address's or a link's (a superset)
 
 
@@ -73,6 +92,17 @@ class PrivacyAuditError(RuntimeError):
         more = f"\n  … and {len(findings) - len(shown)} more" if len(findings) > len(shown) else ""
         super().__init__("privacy audit failed: PII found in\n  " + "\n  ".join(shown) + more)
         self.findings = findings
+
+
+def generated(path: str, text: str, *, docstore: bool = False) -> bool:
+    """Whether `text`, found at `path` (as iter_json_strings names it), is a value the pipeline
+    generated: its field is one of _GENERATED_SHAPES and it has that field's shape. `docstore`:
+    the value is a docstore.json entry as [key, value], whose key is a node id."""
+    if docstore and path == _DOCSTORE_KEY_PATH:
+        shape: re.Pattern[str] | None = _GENERATED_SHAPES["id_"]
+    else:
+        shape = _GENERATED_SHAPES.get(path.rpartition(".")[2].partition("[")[0])
+    return shape is not None and shape.fullmatch(text) is not None
 
 
 def _digest(value: str) -> int:
@@ -97,6 +127,38 @@ def strings_of(value: Any, out: list[str]) -> list[str]:
                 out.append(child)
             elif child is not None and type(child) in (dict, list):
                 strings_of(child, out)
+    return out
+
+
+def free_strings_of(value: Any, out: list[str], *, docstore: bool = False) -> list[str]:
+    """strings_of less the values the pipeline generated, exactly those `generated` names.
+    `docstore`: value is a docstore.json entry as [key, value] (its key a node id)."""
+    if docstore and type(value) is list and len(value) == 2 and type(value[0]) is str:
+        if not _GENERATED_SHAPES["id_"].fullmatch(value[0]):
+            out.append(value[0])
+        value = value[1]
+    kind = type(value)
+    if kind is str:
+        out.append(value)
+    elif kind is dict:
+        out.extend(key if type(key) is str else str(key) for key in value)
+        for key, child in value.items():
+            shape = _GENERATED_SHAPES.get(key)
+            if type(child) is str:
+                if shape is None or not shape.fullmatch(child):
+                    out.append(child)
+            elif shape is not None and type(child) is list:  # e.g. node_ids
+                for item in child:
+                    if type(item) is not str or not shape.fullmatch(item):
+                        free_strings_of(item, out)
+            elif child is not None and type(child) in (dict, list):
+                free_strings_of(child, out)
+    elif kind is list:
+        for child in value:
+            if type(child) is str:
+                out.append(child)
+            elif child is not None and type(child) in (dict, list):
+                free_strings_of(child, out)
     return out
 
 
@@ -286,21 +348,19 @@ class Auditor:
 
     def check_conversation(self, redactor: Redactor, where: str, nodes: Iterable[dict[str, Any]]) -> None:
         """Known values of this conversation (the redactor's identity) in any string of its nodes
-        (the dicts that are serialised as they are: walking them is faster than splitting the JSON)."""
+        (the dicts that are serialised as they are: walking them is faster than splitting the JSON),
+        but the values the pipeline generated."""
         nodes = list(nodes)
-        strings = strings_of(nodes, [])
-        unique = dict.fromkeys(strings)
+        strings = free_strings_of(nodes, [])
         self.scanned_strings += len(strings)
-        if not redactor.multiline_values:
-            joined = PLACEHOLDER_RE.sub(" ", _SEPARATOR.join(_without_inner_lines(unique)))
-            if not redactor.detect(joined, generic=False):
-                return
+        if not redactor.multiline_values and _none_known(redactor, strings):
+            return
         self.exact_scans += 1
         seen: set[str] = set()
         for node in nodes:
             for path, text in iter_json_strings(node):
-                if text in seen:
-                    continue
+                if text in seen or generated(path, text):
+                    continue  # (a generated value is not added to seen: elsewhere it is scanned)
                 seen.add(text)
                 for hit in redactor.detect(PLACEHOLDER_RE.sub(" ", text), generic=False):
                     self.findings.append(f"{where}: node {node['id_']} field {path} ({hit.kind})")
@@ -311,9 +371,21 @@ class Auditor:
         strings = strings_of(value, [])
         self.scanned_strings += len(strings)
         if not self._all_clean(strings):
+            self._check_dirty([(where, value)])
+
+    def _check_dirty(self, records: list[tuple[str, Any]], *, docstore: bool = False) -> None:
+        """Records whose joined scan had a hit: scanned again without the values the pipeline
+        generated (a known value equal to an id is no finding there), then string by string."""
+        free: list[str] = []
+        for _, value in records:
+            free_strings_of(value, free, docstore=docstore)
+        if self._all_clean(free):
+            return
+        for where, value in records:
             self.exact_scans += 1
             for path, text in iter_json_strings(value):
-                self._check_string(f"{where} {path}".rstrip(), text)
+                known = not generated(path, text, docstore=docstore)
+                self._check_string(f"{where} {path}".rstrip(), text, known=known)
 
     def _check_lines(self, batch: list[tuple[int, str]]) -> None:
         """Lines of docstore.json scanned as one text; string by string only when that has a hit."""
@@ -324,7 +396,8 @@ class Auditor:
             for line_no, entry in batch:
                 found = json_strings(entry)
                 if found is None:
-                    self.check_value(f"docstore.json line {line_no}", _docstore_entry(entry))
+                    value = _docstore_entry(entry)
+                    self._check_lines_exactly_if_dirty([(line_no, entry)], strings_of(value, []))
                 else:
                     self._check_lines_exactly_if_dirty([(line_no, entry)], found)
             return
@@ -333,10 +406,8 @@ class Auditor:
     def _check_lines_exactly_if_dirty(self, batch: list[tuple[int, str]], strings: list[str]) -> None:
         self.scanned_strings += len(strings)
         if not self._all_clean(strings):
-            self.exact_scans += 1
-            for line_no, entry in batch:
-                for path, string in iter_json_strings(_docstore_entry(entry)):
-                    self._check_string(f"docstore.json line {line_no} {path}".rstrip(), string)
+            records = [(f"docstore.json line {line_no}", _docstore_entry(entry)) for line_no, entry in batch]
+            self._check_dirty(records, docstore=True)
 
     def check_string(self, where: str, text: str) -> None:
         self.scanned_strings += 1
@@ -386,13 +457,17 @@ class Auditor:
         lines = "\n" + text + "\n"
         return lines in self._recent_text or batch.count(lines) > (lines in own)
 
-    def _check_string(self, where: str, text: str) -> None:
+    def _check_string(self, where: str, text: str, *, known: bool = True) -> None:
+        """Every detector; the known values too unless `known` is False (a generated value, which
+        is then not remembered as clean: the same text elsewhere is checked in full)."""
         if text in self._clean:
             return
         before = len(self.findings)
         cleaned = PLACEHOLDER_RE.sub(" ", text)
         for hit in self._generic.detect(cleaned):
             self.findings.append(f"{where} ({hit.kind})")
+        if not known:
+            return
         for kind in self._known_in(cleaned):
             self.findings.append(f"{where} (known {kind})")
         if len(self.findings) == before:
@@ -467,6 +542,13 @@ class Auditor:
 
     def close(self) -> None:
         self.known.close()
+
+
+def _none_known(redactor: Redactor, strings: list[str]) -> bool:
+    """True when none of the strings holds a known value of the redactor's conversation: one scan
+    of the distinct strings, joined (callers check that no known value spans a line break)."""
+    joined = PLACEHOLDER_RE.sub(" ", _SEPARATOR.join(_without_inner_lines(dict.fromkeys(strings))))
+    return not redactor.detect(joined, generic=False)
 
 
 def _without_inner_lines(strings: Iterable[str]) -> list[str]:

@@ -342,7 +342,7 @@ def load_batch(
 
 
 def iter_rows_for_audit(conn: psycopg.Connection, run: RunHandle) -> Iterable[tuple[str, Any]]:
-    """(where, value) for every row this run wrote, streamed."""
+    """(where, {column: value}) for every row this run wrote (less the one naming it), streamed."""
     queries = (
         ("rag_documents", "select node_id, node from public.rag_documents where shop_id = %s and loaded_run_id = %s"),
         (
@@ -364,5 +364,8 @@ def iter_rows_for_audit(conn: psycopg.Connection, run: RunHandle) -> Iterable[tu
         with conn.transaction(), conn.cursor(name=f"audit_{table}") as cursor:
             cursor.itersize = 2000
             cursor.execute(sql, params)
+            columns = None
             for row in cursor:
-                yield f"{table} {row[0]}", json.loads(json.dumps(list(row[1:]), default=str))
+                # by column name: the audit knows which columns hold generated values (content_hash, …)
+                columns = columns or [column.name for column in cursor.description or ()][1:]
+                yield f"{table} {row[0]}", json.loads(json.dumps(dict(zip(columns, row[1:], strict=True)), default=str))
