@@ -117,14 +117,22 @@ create trigger site_daily_delete after delete on public.ga_page_daily
   referencing old table as old_table for each statement execute function private.site_daily_apply();
 
 -- ===== backfill =====================================================================
--- the landing tables are locked first so no row lands between the backfill and the triggers
-lock table public.gsc_page_daily, public.ga_page_daily in share row exclusive mode;
-insert into public.gsc_site_daily (shop_id, date, page_rows, clicks, impressions, position_weighted)
-select shop_id, date, count(*), sum(clicks), sum(impressions), sum(position * impressions)
-from public.gsc_page_daily group by shop_id, date;
-insert into public.ga_site_daily (shop_id, date, page_rows, sessions, transactions, purchase_revenue)
-select shop_id, date, count(*), sum(sessions), sum(transactions), sum(purchase_revenue)
-from public.ga_page_daily group by shop_id, date;
+-- One statement (the Supabase CLI does not wrap a migration in a transaction): with the landing
+-- tables locked against writes, whatever the triggers added since they were created is replaced
+-- by the full sums, so no row is missed or counted twice.
+do $$
+begin
+  lock table public.gsc_page_daily, public.ga_page_daily in share row exclusive mode;
+  delete from public.gsc_site_daily;
+  delete from public.ga_site_daily;
+  insert into public.gsc_site_daily (shop_id, date, page_rows, clicks, impressions, position_weighted)
+  select shop_id, date, count(*), sum(clicks), sum(impressions), sum(position * impressions)
+  from public.gsc_page_daily group by shop_id, date;
+  insert into public.ga_site_daily (shop_id, date, page_rows, sessions, transactions, purchase_revenue)
+  select shop_id, date, count(*), sum(sessions), sum(transactions), sum(purchase_revenue)
+  from public.ga_page_daily group by shop_id, date;
+end
+$$;
 
 -- ===== row level security ===========================================================
 alter table public.gsc_site_daily enable row level security;
