@@ -55,9 +55,10 @@ as $$
       and (p_metric is null or p_metric in ('sessions', 'revenue', 'conversion_rate', 'revenue_per_session', 'aov'))
   ),
   -- ---- one row per page path ('*' = the site) and day with data -------------------------
-  -- The site sums the rows of the day directly (not the pages' sums): one pass over 90 days of
-  -- every page without grouping them by page first. Sums are exact (integers, numeric) until
-  -- the one cast to float8. The numeric sums (the slow ones) only for the metrics that need them.
+  -- The site ('*') reads its daily sums from gsc_site_daily / ga_site_daily (kept exactly by
+  -- triggers on the landing tables): one row per day, not every page's rows of the window.
+  -- Sums are exact (integers, numeric) until the one cast to float8. The numeric sums (the slow
+  -- ones) only for the metrics that need them.
   gsc_series as (
     select g.page_path as page, g.date,
            sum(g.clicks)::float8 as clicks,
@@ -70,13 +71,12 @@ as $$
       and (p_page is null or (p_page <> '*' and g.page_path = p_page))
     group by 1, 2
     union all
-    select '*', g.date, sum(g.clicks)::float8, sum(g.impressions)::float8,
-           sum(g.position * g.impressions) filter (where p_metric is null or p_metric = 'position')::float8
-    from public.gsc_page_daily g
-    join windows w on w.source = 'gsc' and g.date between w.first_day and w.last_day
-    where g.shop_id = p_shop_id
+    select '*', r.date, r.clicks::float8, r.impressions::float8,
+           case when p_metric is null or p_metric = 'position' then r.position_weighted::float8 end
+    from public.gsc_site_daily r
+    join windows w on w.source = 'gsc' and r.date between w.first_day and w.last_day
+    where r.shop_id = p_shop_id
       and (p_page is null or p_page = '*')
-    group by g.date
   ),
   ga_series as (
     select g.page_path as page, g.date,
@@ -91,14 +91,13 @@ as $$
       and (p_page is null or (p_page <> '*' and g.page_path = p_page))
     group by 1, 2
     union all
-    select '*', g.date, sum(g.sessions)::float8, sum(g.transactions)::float8,
-           sum(g.purchase_revenue)
-             filter (where p_metric is null or p_metric in ('revenue', 'revenue_per_session', 'aov'))::float8
-    from public.ga_page_daily g
-    join windows w on w.source = 'ga' and g.date between w.first_day and w.last_day
-    where g.shop_id = p_shop_id
+    select '*', r.date, r.sessions::float8, r.transactions::float8,
+           case when p_metric is null or p_metric in ('revenue', 'revenue_per_session', 'aov')
+                then r.purchase_revenue::float8 end
+    from public.ga_site_daily r
+    join windows w on w.source = 'ga' and r.date between w.first_day and w.last_day
+    where r.shop_id = p_shop_id
       and (p_page is null or p_page = '*')
-    group by g.date
   ),
   -- ---- pages, numbered (grouping and sorting by integers, not text, keeps it fast) ------
   pages as (
