@@ -14,9 +14,10 @@ id or a domain, membership checked), `limit` → `p_limit`, the cursor's keyset 
 `p_after_<column>`, every other field `x` → `p_x`; parameters left out (None) are not passed, so
 the SQL defaults apply, exactly as with PostgREST RPC.
 
-Per request (`run_endpoint`): one read-only transaction as the user; the shop scope (membership
-is checked as the user before anything else); the cursor; the cache (read as the connection's
-own role); on a miss the function, the total and the next cursor; after commit, the cache write.
+Per request (`run_endpoint`): the cursor (checked in process); one read-only transaction, sent as
+one network round trip, that resolves the shop scope as the user (membership is checked before
+anything is read) and reads the cache as the connection's own role; on a miss, a read-only
+transaction as the user with the function, the total and the next cursor; then the cache write.
 """
 
 from __future__ import annotations
@@ -26,16 +27,17 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+from uuid import UUID
 
 import psycopg
 from psycopg import sql
 from pydantic import BaseModel, ConfigDict, Field
 
-from opsdata.core.cache import cache_get, cache_key, cache_put
+from opsdata.core.cache import cache_material, cache_put
 from opsdata.core.cursor import CursorError, decode_cursor, encode_cursor
 from opsdata.core.envelope import ApiError, success_body
 from opsdata.core.observability import logger
-from opsdata.core.session import ConnectionSlots, as_connection_role, as_user
+from opsdata.core.session import ConnectionSlots, as_user, resolve_scope_and_cache
 
 TimeoutClass = Literal["simple", "aggregation", "analytics"]
 # statement_timeout per endpoint class (DESIGN.md budgets: simple < 100 ms, aggregations < 500 ms,
@@ -152,37 +154,38 @@ def run_endpoint(
     use_cache: bool,
 ) -> Page:
     ttl_seconds = endpoint.ttl_minutes * 60
+    timeout_ms = STATEMENT_TIMEOUT_MS[endpoint.timeout]
+    args = _filter_args(endpoint, params)
+    shop = params.shop if endpoint.shop_scoped else None  # type: ignore[attr-defined]
+    # 1. the cursor, bound to the endpoint and these parameters (the shop as named)
+    binding = {k: str(v) for k, v in args.items()} | ({"p_shop": shop.lower()} if shop is not None else {})
+    after: list[Any] = []
+    if endpoint.keyset and params.cursor:  # type: ignore[attr-defined]
+        try:
+            after = decode_cursor(cursor_secret, endpoint.path, binding, params.cursor)  # type: ignore[attr-defined]
+        except CursorError as exc:
+            raise ApiError(400, "invalid_cursor", str(exc)) from exc
+        if len(after) != len(endpoint.keyset):
+            raise ApiError(400, "invalid_cursor", "cursor is in a format this API no longer reads")
+    # a paged endpoint's page size, or an unpaged one's own `limit` (e.g. top 10)
+    limit = getattr(params, "limit", None)
+    # the shop is not part of the material: the scope (its resolved id) is
+    material = cache_material(endpoint.path, {**binding, "p_shop": None, "after": after, "limit": limit})
+    # 2. the scope, checked as the user (403 for non-members), and the shared cache: one round trip
+    found = slots.run(
+        lambda conn: resolve_scope_and_cache(
+            conn, claims, shop=shop, material=material if use_cache else None, statement_timeout_ms=timeout_ms
+        )
+    )
+    if found.hit is not None:
+        hit = found.hit
+        return _page(hit.data, hit.total, hit.next_cursor, hit.expires_at, hit.max_age, cached=True)
+    if shop is not None:
+        args = {"p_shop_id": UUID(found.scope[0]), **args}
 
-    def work(conn: psycopg.Connection) -> tuple[Any, ...]:
-        with as_user(conn, claims, read_only=True, statement_timeout_ms=STATEMENT_TIMEOUT_MS[endpoint.timeout]):
-            args = _filter_args(endpoint, params)
-            # 1. scope, checked as the user before anything is read (403 for non-members)
-            if endpoint.shop_scoped:
-                shop_id = conn.execute("select private.resolve_shop(p_shop => %s)", (params.shop,)).fetchone()[0]  # type: ignore[attr-defined]
-                scope = [str(shop_id)]
-                args = {"p_shop_id": shop_id, **args}
-            else:
-                scope = conn.execute("select private.my_membership_scope()").fetchone()[0]
-            binding = {k: str(v) for k, v in args.items()}
-            # 2. the cursor, bound to the endpoint and these parameters
-            after: list[Any] = []
-            if endpoint.keyset and params.cursor:  # type: ignore[attr-defined]
-                try:
-                    after = decode_cursor(cursor_secret, endpoint.path, binding, params.cursor)  # type: ignore[attr-defined]
-                except CursorError as exc:
-                    raise ApiError(400, "invalid_cursor", str(exc)) from exc
-                if len(after) != len(endpoint.keyset):
-                    raise ApiError(400, "invalid_cursor", "cursor is in a format this API no longer reads")
-            # a paged endpoint's page size, or an unpaged one's own `limit` (e.g. top 10)
-            limit = getattr(params, "limit", None)
-            key = cache_key(endpoint.path, {**binding, "after": after, "limit": limit}, scope)
-            # 3. the shared cache, read as the connection's own role (app users cannot read it)
-            if use_cache:
-                with as_connection_role(conn):
-                    hit = cache_get(conn, key)
-                if hit is not None:
-                    return scope, key, hit.data, hit.total, hit.next_cursor, hit.expires_at, hit.max_age, True
-            # 4. the function, as the user
+    # 3. on a miss, the function, as the user
+    def work(conn: psycopg.Connection) -> tuple[str, int | None, str | None]:
+        with as_user(conn, claims, read_only=True, statement_timeout_ms=timeout_ms):
             page_args = dict(args)
             if endpoint.keyset and after:
                 page_args.update({f"p_after_{c}": v for c, v in zip(endpoint.keyset, after, strict=True)})
@@ -205,17 +208,18 @@ def run_endpoint(
                 call, bound = _call(endpoint.function, {**probe_args, "p_limit": 1})
                 if conn.execute(sql.SQL("select 1 from {} t").format(call), bound).fetchone():
                     next_cursor = encode_cursor(cursor_secret, endpoint.path, binding, last)
-            return scope, key, "[" + ",".join(rows) + "]", total, next_cursor, None, None, False
+            return "[" + ",".join(rows) + "]", total, next_cursor
 
-    scope, key, data, total, next_cursor, expires_at, max_age, cached = slots.run(work)
-    if use_cache and not cached:
+    data, total, next_cursor = slots.run(work)
+    expires_at = max_age = None
+    if use_cache:
         try:
             stored = slots.run(
                 lambda conn: cache_put(
                     conn,
-                    key,
+                    material,
+                    found.scope,
                     endpoint=endpoint.path,
-                    shop_ids=[s.split(":")[0] for s in scope],
                     data=data,
                     total=total,
                     next_cursor=next_cursor,
@@ -227,12 +231,19 @@ def run_endpoint(
             stored = None
         if stored is not None:
             expires_at, max_age = stored
-    meta = {
-        "total": total,
-        "cached": cached,
-        "cache_expires_at": _iso(expires_at),
-        "next_cursor": next_cursor,
-    }
+    return _page(data, total, next_cursor, expires_at, max_age, cached=False)
+
+
+def _page(
+    data: str,
+    total: int | None,
+    next_cursor: str | None,
+    expires_at: datetime | None,
+    max_age: int | None,
+    *,
+    cached: bool,
+) -> Page:
+    meta = {"total": total, "cached": cached, "cache_expires_at": _iso(expires_at), "next_cursor": next_cursor}
     body = success_body(data, meta)
     return Page(body=body, etag=etag_for(body), max_age=max_age, cached=cached)
 

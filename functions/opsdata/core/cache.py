@@ -1,15 +1,16 @@
 """The shared response cache (private.api_cache), read and written as the connection's own role.
 
-Keys are sha256 over the endpoint, the normalized parameters (shop resolved to its id, the
-cursor's keyset values, limit) and the caller's shop scope: the shop ids the response covers,
-or the caller's memberships for endpoints that are not about one shop. Members of a shop share
-entries; nothing is ever shared across shops. The caller's membership is checked, as the caller,
-before the cache is read (opsdata.api.endpoint), so a removed member is never served.
+Keys are computed in SQL (private.api_cache_key) over the request's material (the endpoint and
+its normalized parameters: filters, the cursor's keyset values, limit; canonical JSON built here)
+and the caller's shop scope: the shop id the response covers, or the caller's memberships for
+endpoints that are not about one shop. Members of a shop share entries; nothing is ever shared
+across shops. The scope is resolved as the caller, in the transaction that reads the cache, before
+the cache is read (opsdata.core.session.resolve_scope_and_cache), so a removed member is never
+served.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,13 @@ from typing import Any
 import psycopg
 
 MAX_CACHED_BYTES = 1_000_000  # larger responses are served but not cached
+
+# As the connection's own role, inside the request's transaction: the entry for this material
+# and the scope the same transaction resolved as the caller (opsdata.scope).
+CACHE_GET_SQL = (
+    "select data, total, next_cursor, expires_at, max_age"
+    " from private.api_cache_get(p_material => %s, p_scope => current_setting('opsdata.scope')::text[])"
+)
 
 
 @dataclass(frozen=True)
@@ -29,29 +37,17 @@ class CacheEntry:
     max_age: int
 
 
-def cache_key(endpoint: str, params: dict[str, Any], scope: list[str]) -> str:
-    canonical = json.dumps(
-        {"endpoint": endpoint, "params": params, "scope": sorted(scope)},
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def cache_get(conn: psycopg.Connection, key: str) -> CacheEntry | None:
-    row = conn.execute(
-        "select data, total, next_cursor, expires_at, max_age from private.api_cache_get(p_key => %s)", (key,)
-    ).fetchone()
-    return CacheEntry(*row) if row else None
+def cache_material(endpoint: str, params: dict[str, Any]) -> str:
+    """The endpoint and its normalized parameters as canonical JSON (the key's first half)."""
+    return json.dumps({"endpoint": endpoint, "params": params}, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def cache_put(
     conn: psycopg.Connection,
-    key: str,
+    material: str,
+    scope: list[str],
     *,
     endpoint: str,
-    shop_ids: list[str],
     data: str,
     total: int | None,
     next_cursor: str | None,
@@ -62,8 +58,8 @@ def cache_put(
         return None
     row = conn.execute(
         "select expires_at, max_age from private.api_cache_put("
-        "p_key => %s, p_endpoint => %s, p_shop_ids => %s::uuid[], p_data => %s, p_total => %s,"
+        "p_material => %s, p_scope => %s::text[], p_endpoint => %s, p_data => %s, p_total => %s,"
         " p_next_cursor => %s, p_ttl_seconds => %s)",
-        (key, endpoint, shop_ids, data, total, next_cursor, ttl_seconds),
+        (material, scope, endpoint, data, total, next_cursor, ttl_seconds),
     ).fetchone()
     return (row[0], row[1]) if row else None

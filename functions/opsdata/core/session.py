@@ -19,11 +19,13 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg import pq
 
-from opsdata.core.cache import cache_get
+from opsdata.core.cache import CACHE_GET_SQL, CacheEntry
 from opsdata.core.db import connect
 
 T = TypeVar("T")
@@ -92,6 +94,15 @@ class ConnectionSlots:
                 slot[0].close()
 
 
+def _become_user(conn: psycopg.Connection, claims: dict[str, Any], statement_timeout_ms: int) -> None:
+    conn.execute(
+        "select set_config('statement_timeout', %s, true),"
+        " set_config('request.jwt.claims', %s, true),"
+        " set_config('role', 'authenticated', true)",
+        (f"{int(statement_timeout_ms)}ms", json.dumps(claims, separators=(",", ":"))),
+    )
+
+
 @contextmanager
 def as_user(
     conn: psycopg.Connection,
@@ -105,28 +116,70 @@ def as_user(
     # Pipeline mode: statements whose results are not needed yet share one network round trip
     # (BEGIN, these settings and the caller's first query travel together).
     with conn.pipeline(), conn.transaction():
-        conn.execute(
-            "select set_config('statement_timeout', %s, true),"
-            " set_config('request.jwt.claims', %s, true),"
-            " set_config('role', 'authenticated', true)",
-            (f"{int(statement_timeout_ms)}ms", json.dumps(claims, separators=(",", ":"))),
-        )
+        _become_user(conn, claims, statement_timeout_ms)
         yield conn
+
+
+@contextmanager
+def _in_one_round_trip(conn: psycopg.Connection, *, read_only: bool) -> Iterator[None]:
+    """BEGIN, the statements the block queues, COMMIT, one Sync: a transaction in one network round
+    trip (psycopg's conn.transaction() in a pipeline syncs after BEGIN and again before COMMIT).
+    Results are read after the block. On an error the server skipped the rest, COMMIT included,
+    and the transaction is rolled back here, so nothing of it (role, claims) reaches the next use."""
+    try:
+        with conn.pipeline():
+            conn.execute("begin read only" if read_only else "begin")
+            yield
+            conn.execute("commit")
+    except BaseException:
+        if not conn.broken and conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            conn.execute("rollback")
+        raise
+
+
+# The caller's scope, resolved as the caller and kept in the transaction (opsdata.scope) for the
+# cache read that follows: the shop named (42501 unless a member) or every membership.
+_SCOPE_OF_SHOP_SQL = (
+    "select set_config('opsdata.scope', array[private.resolve_shop(p_shop => %s)::text]::text, true)::text[]"
+)
+_SCOPE_OF_MEMBERSHIPS_SQL = "select set_config('opsdata.scope', private.my_membership_scope()::text, true)::text[]"
+
+
+@dataclass(frozen=True)
+class ScopeAndCache:
+    scope: list[str]  # [shop id] for a shop's endpoint, else the caller's 'shop_id:role' memberships
+    hit: CacheEntry | None
+
+
+def resolve_scope_and_cache(
+    conn: psycopg.Connection,
+    claims: dict[str, Any],
+    *,
+    shop: str | None,
+    material: str | None,
+    statement_timeout_ms: int,
+) -> ScopeAndCache:
+    """One read-only transaction, sent as one round trip: as the caller, resolve the scope (a
+    non-member's shop raises 42501 before anything else is read); then, as the connection's own
+    role, read the cache entry for `material` in that scope (skipped when `material` is None).
+    A cache hit is a whole request in one network round trip."""
+    hit_cursor = None
+    with _in_one_round_trip(conn, read_only=True):
+        _become_user(conn, claims, statement_timeout_ms)
+        if shop is not None:
+            scope_cursor = conn.execute(_SCOPE_OF_SHOP_SQL, (shop,))
+        else:
+            scope_cursor = conn.execute(_SCOPE_OF_MEMBERSHIPS_SQL)
+        if material is not None:
+            conn.execute("select set_config('role', 'none', true)")  # the cache is the API's own
+            hit_cursor = conn.execute(CACHE_GET_SQL, (material,))
+    (scope,) = scope_cursor.fetchone()  # type: ignore[misc]
+    row = hit_cursor.fetchone() if hit_cursor is not None else None
+    return ScopeAndCache(scope=scope, hit=CacheEntry(*row) if row else None)
 
 
 def warm_request_path(conn: psycopg.Connection) -> None:
     """One read along every request's path, as a user without memberships (nothing to see, nothing
     written): a fresh server backend loads the catalog entries, RLS policies and functions it needs
     here instead of in the first request (measured 20-35 ms on this machine)."""
-    with as_user(conn, {"role": "authenticated"}, read_only=True, statement_timeout_ms=3_000):
-        conn.execute("select private.my_membership_scope()").fetchone()
-        with as_connection_role(conn):
-            cache_get(conn, "")
-
-
-@contextmanager
-def as_connection_role(conn: psycopg.Connection) -> Iterator[None]:
-    """Inside an `as_user` transaction: briefly act as the connection's own role (the cache)."""
-    conn.execute("select set_config('role', 'none', true)")
-    yield
-    conn.execute("select set_config('role', 'authenticated', true)")
+    resolve_scope_and_cache(conn, {"role": "authenticated"}, shop=None, material="", statement_timeout_ms=3_000)

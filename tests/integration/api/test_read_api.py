@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
+
+from opsdata.api.app import ApiContext
 
 from .conftest import World
 
@@ -72,6 +75,25 @@ def test_cache_tells_the_truth(api: httpx.Client, world: World) -> None:
     assert 290 < remaining <= 300  # sync-runs: 5 minutes
     max_age = int(second.headers["cache-control"].removeprefix("private, max-age="))
     assert abs(max_age - remaining) <= 2
+
+
+def test_a_cached_read_is_one_round_trip_to_postgres(
+    api: httpx.Client, world: World, api_context: ApiContext, tmp_path: Path
+) -> None:
+    """Scope check as the user, cache read, commit: queued together, one Sync (the latency a warm
+    dashboard sees is mostly network round trips)."""
+    request = {"params": {"shop": "alpha.test.myshopify.com", "limit": 13}, "headers": world.auth(world.alice)}
+    assert api.get("/api/data/sync-runs", **request).json()["meta"]["cached"] is False
+    trace = tmp_path / "libpq.trace"
+    with trace.open("w") as sink:
+        api_context.slots.run(lambda conn: conn.pgconn.trace(sink.fileno()))
+        try:
+            cached = api.get("/api/data/sync-runs", **request)
+        finally:
+            api_context.slots.run(lambda conn: conn.pgconn.untrace())
+    assert cached.json()["meta"]["cached"] is True and len(cached.json()["data"]) == 13
+    sent = [line.split("\t")[3] for line in trace.read_text().splitlines() if line.split("\t")[1:2] == ["F"]]
+    assert sent.count("Sync") == 1, sent
 
 
 def test_etag_and_304(api: httpx.Client, world: World) -> None:

@@ -204,7 +204,8 @@ def _connection_state(ctx: ApiContext) -> tuple:
     return ctx.slots.run(
         lambda conn: conn.execute(
             "select current_user, nullif(current_setting('request.jwt.claims', true), ''), auth.uid(),"
-            " current_setting('statement_timeout'), current_setting('transaction_read_only')"
+            " current_setting('statement_timeout'), current_setting('transaction_read_only'),"
+            " nullif(current_setting('opsdata.scope', true), '')"
         ).fetchone()
     )
 
@@ -213,7 +214,7 @@ def test_no_identity_survives_a_request_on_the_reused_connection(
     api: httpx.Client, world: World, api_context: ApiContext
 ) -> None:
     baseline = _connection_state(api_context)
-    assert baseline[:3] == ("postgres", None, None)
+    assert baseline[:3] == ("postgres", None, None) and baseline[5] is None
     for response in (
         api.get("/api/data/sync-runs", params={"shop": str(world.alpha), "limit": 11}, headers=world.auth(world.alice)),
         api.get("/api/data/sync-runs", params={"shop": str(world.beta)}, headers=world.auth(world.alice)),  # 403

@@ -3,6 +3,8 @@ transaction, named arguments bound. Same answers as the HTTP API (403 = 42501, n
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import psycopg
 import pytest
 from psycopg import errors
@@ -64,7 +66,7 @@ def test_anon_cannot_call_any_api_function(db: psycopg.Connection, tenants: dict
         "public.my_shops()",
         "public.list_sync_runs(p_shop_id => %(s)s)",
         "public.count_sync_runs(p_shop_id => %(s)s)",
-        "private.api_cache_get(p_key => 'x')",
+        "private.api_cache_get(p_material => 'x', p_scope => '{}')",
     ):
         with pytest.raises(errors.InsufficientPrivilege), acting_as(db, "anon"):
             rpc(db, call, {"s": tenants["alpha"]})
@@ -72,8 +74,9 @@ def test_anon_cannot_call_any_api_function(db: psycopg.Connection, tenants: dict
 
 def test_app_users_cannot_touch_the_cache(db: psycopg.Connection, tenants: dict) -> None:
     for call in (
-        "private.api_cache_get(p_key => 'x')",
-        "private.api_cache_put('" + "0" * 64 + "', 'e', '{}', '[]', 0, null, 300)",
+        "private.api_cache_get(p_material => 'x', p_scope => '{}')",
+        "private.api_cache_key(p_material => 'x', p_scope => '{}')",
+        "private.api_cache_put('x', '{}', 'e', '[]', 0, null, 300)",
         "private.api_cache",
     ):
         with pytest.raises(errors.InsufficientPrivilege), acting_as(db, "authenticated", tenants["member"]):
@@ -109,20 +112,35 @@ def test_my_shops_and_membership_scope(db: psycopg.Connection, tenants: dict) ->
 
 
 def test_cache_put_keeps_a_live_entry_and_purge_removes_expired(db: psycopg.Connection) -> None:
-    key, other = "a" * 64, "b" * 64
-    first = db.execute("select * from private.api_cache_put(%s, 'e', '{}', '[1]', 1, null, 300)", (key,)).fetchone()
-    second = db.execute("select * from private.api_cache_put(%s, 'e', '{}', '[2]', 2, null, 600)", (key,)).fetchone()
+    shop = "6f1c3e9a-0000-4000-8000-000000000001"
+    scope = [shop]
+    put = "select * from private.api_cache_put(%s, %s::text[], 'e', %s, 1, null, %s)"
+    first = db.execute(put, ("m", scope, "[1]", 300)).fetchone()
+    second = db.execute(put, ("m", scope, "[2]", 600)).fetchone()
     assert first[0] == second[0]  # the live entry stays; the second writer learns its expiry
-    assert db.execute("select data from private.api_cache_get(%s)", (key,)).fetchone()[0] == "[1]"
+    get = "select data from private.api_cache_get(%s, %s::text[])"
+    assert db.execute(get, ("m", scope)).fetchone()[0] == "[1]"
+    # the same material in another scope, or other material in the same scope, is another entry
+    assert db.execute(get, ("m", ["6f1c3e9a-0000-4000-8000-000000000002"])).fetchone() is None
+    assert db.execute(get, ("m2", scope)).fetchone() is None
+    stored = db.execute(
+        "select shop_ids, key = private.api_cache_key('m', %s::text[]) from private.api_cache where data = '[1]'",
+        (scope,),
+    ).fetchone()
+    assert stored == ([UUID(shop)], True)
+    # a membership scope ('shop_id:role' strings) covers those shops
+    db.execute(put, ("mine", [f"{shop}:admin"], "[3]", 300))
+    assert db.execute("select shop_ids from private.api_cache where data = '[3]'").fetchone()[0] == [UUID(shop)]
     with pytest.raises(psycopg.Error) as caught, db.transaction():
-        db.execute("select * from private.api_cache_put(%s, 'e', '{}', '[]', 0, null, 60)", (other,))
+        db.execute(put, ("other", scope, "[]", 60))
     assert caught.value.sqlstate == "OD003"
+    other = db.execute("select private.api_cache_key('expired', %s::text[])", (scope,)).fetchone()[0]
     db.execute(
         "insert into private.api_cache (key, endpoint, shop_ids, data, created_at, expires_at)"
         " values (%s, 'e', '{}', '[]', now() - interval '2 hours', now() - interval '1 hour')",
         (other,),
     )
-    assert db.execute("select * from private.api_cache_get(%s)", (other,)).fetchone() is None
+    assert db.execute(get, ("expired", scope)).fetchone() is None
     run_id = db.execute("select private.run_job('purge_api_cache')").fetchone()[0]
     result = db.execute("select status, result from private.job_runs where id = %s", (run_id,)).fetchone()
     assert result == ("succeeded", {"deleted": 1})
