@@ -300,10 +300,12 @@ def create_app(
     *,
     one_request_at_a_time: bool = False,
 ) -> Starlette:
-    """The app. `one_request_at_a_time` (Lambda: Mangum hands over one event at a time per execution
-    environment) runs the blocking handlers on the event loop: nothing else could use it meanwhile,
-    and the request skips the hop to a worker thread (the first one also skips starting the thread
-    pool and importing anyio's asyncio backend). uvicorn serves concurrent requests: leave it off."""
+    """The app. `one_request_at_a_time` runs the blocking handlers on the event loop, one request at a
+    time per process, skipping the hop to a worker thread per request (on this machine a cached read
+    spends more time in that hop than in Python); the first request also skips starting the thread
+    pool. For Lambda (Mangum hands over one event at a time per execution environment) and
+    `opsdata serve`'s worker processes. Left off, uvicorn serves concurrent requests in threads
+    (tests embed the app so)."""
     ctx = context or build_context(settings or get_settings())
     endpoints = ENDPOINTS if endpoints is None else endpoints
     routes = [
@@ -321,3 +323,10 @@ def create_app(
     )
     app.state.ctx = ctx
     return app
+
+
+def create_worker_app() -> Starlette:
+    """One `opsdata serve` worker process, run as a Lambda execution environment runs: one request
+    at a time on the event loop, one database connection. Concurrency comes from the processes."""
+    settings = get_settings().model_copy(update={"api_connections": 1})
+    return create_app(settings, one_request_at_a_time=True)

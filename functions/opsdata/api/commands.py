@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 
 import click
 
 from opsdata.core.settings import get_settings
+
+# Twice the cores: a worker waiting on the database leaves its core to another (as gunicorn's
+# sync workers are sized); a slow request holds up only its own worker.
+DEFAULT_WORKERS = 2 * (os.cpu_count() or 1)
 
 
 def make_token(user_id: str, email: str, *, ttl_seconds: int = 3600) -> str:
@@ -92,13 +97,23 @@ def token(email: str, domain: str, role: str | None, create_shop: bool, ttl_minu
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=DEFAULT_WORKERS,
+    show_default=True,
+    help="Worker processes; each serves one request at a time with one database connection.",
+)
+def serve(host: str, port: int, workers: int) -> None:
     """Run the read API locally (uvicorn), against DATABASE_URL or the embedded cluster."""
     import uvicorn
 
-    from opsdata.api.app import create_app
     from opsdata.cli import _ensure_database
 
     _ensure_database()
-    click.echo(f"opsdata read API on http://{host}:{port} (OpenAPI: /api/data/openapi.json)", err=True)
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    click.echo(
+        f"opsdata read API on http://{host}:{port} (OpenAPI: /api/data/openapi.json), {workers} worker(s)", err=True
+    )
+    uvicorn.run(
+        "opsdata.api.app:create_worker_app", factory=True, host=host, port=port, workers=workers, log_level="warning"
+    )

@@ -185,30 +185,32 @@ def run_endpoint(
 
     # 3. on a miss, the function, as the user
     def work(conn: psycopg.Connection) -> tuple[str, int | None, str | None]:
-        with as_user(conn, claims, read_only=True, statement_timeout_ms=timeout_ms):
-            page_args = dict(args)
-            if endpoint.keyset and after:
-                page_args.update({f"p_after_{c}": v for c, v in zip(endpoint.keyset, after, strict=True)})
-            if limit is not None:
-                page_args["p_limit"] = limit
-            # the page and the total are sent together (pipeline); the probe for a next page needs the page
+        page_args = dict(args)
+        if endpoint.keyset and after:
+            page_args.update({f"p_after_{c}": v for c, v in zip(endpoint.keyset, after, strict=True)})
+        if limit is not None:
+            page_args["p_limit"] = limit
+        # the page and the total in one round trip; the probe for a next page needs the page
+        with as_user(conn, claims, statement_timeout_ms=timeout_ms):
             call, bound = _call(endpoint.function, page_args)
             page_cursor = conn.execute(_page_query(endpoint, call), bound)
             total_cursor = None
             if endpoint.total_function:
                 total_call, total_bound = _call(endpoint.total_function, args)
                 total_cursor = conn.execute(sql.SQL("select {}").format(total_call), total_bound)
-            fetched = page_cursor.fetchall()
-            rows, keys = [r[0] for r in fetched], [r[1] for r in fetched]
-            total = total_cursor.fetchone()[0] if total_cursor is not None else (None if endpoint.keyset else len(rows))
-            next_cursor = None
-            if endpoint.keyset and len(rows) == limit:
-                last = json.loads(keys[-1])
-                probe_args = {**args, **{f"p_after_{c}": v for c, v in zip(endpoint.keyset, last, strict=True)}}
-                call, bound = _call(endpoint.function, {**probe_args, "p_limit": 1})
-                if conn.execute(sql.SQL("select 1 from {} t").format(call), bound).fetchone():
-                    next_cursor = encode_cursor(cursor_secret, endpoint.path, binding, last)
-            return "[" + ",".join(rows) + "]", total, next_cursor
+        fetched = page_cursor.fetchall()
+        rows, keys = [r[0] for r in fetched], [r[1] for r in fetched]
+        total = total_cursor.fetchone()[0] if total_cursor is not None else (None if endpoint.keyset else len(rows))
+        next_cursor = None
+        if endpoint.keyset and len(rows) == limit:
+            last = json.loads(keys[-1])
+            probe_args = {**args, **{f"p_after_{c}": v for c, v in zip(endpoint.keyset, last, strict=True)}}
+            call, bound = _call(endpoint.function, {**probe_args, "p_limit": 1})
+            with as_user(conn, claims, statement_timeout_ms=timeout_ms):
+                probe = conn.execute(sql.SQL("select 1 from {} t").format(call), bound)
+            if probe.fetchone():
+                next_cursor = encode_cursor(cursor_secret, endpoint.path, binding, last)
+        return "[" + ",".join(rows) + "]", total, next_cursor
 
     data, total, next_cursor = slots.run(work)
     expires_at = max_age = None

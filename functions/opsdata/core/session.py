@@ -6,9 +6,9 @@ per concurrent request. Each connection is opened lazily, kept while it works, a
 once, transparently, when it died while idle (a frozen Lambda, a pooler restart): the work is
 retried on a new connection only if the old one is broken, never after a query error.
 
-`as_user` is what PostgREST does per request: one transaction, read-only for reads,
-`role` authenticated, the verified claims in `request.jwt.claims`, a statement timeout; all
-`set_config(..., true)`, so nothing of the identity outlives the transaction.
+`as_user` is what PostgREST does per request: one transaction, read-only, `role` authenticated,
+the verified claims in `request.jwt.claims`, a statement timeout; all `set_config(..., true)`, so
+nothing of the identity outlives the transaction. It is sent as one network round trip.
 """
 
 from __future__ import annotations
@@ -105,31 +105,19 @@ def _become_user(conn: psycopg.Connection, claims: dict[str, Any], statement_tim
 
 @contextmanager
 def as_user(
-    conn: psycopg.Connection,
-    claims: dict[str, Any],
-    *,
-    read_only: bool,
-    statement_timeout_ms: int,
+    conn: psycopg.Connection, claims: dict[str, Any], *, statement_timeout_ms: int
 ) -> Iterator[psycopg.Connection]:
-    """One transaction as the token's user: role authenticated, claims set, RLS applies."""
-    conn.read_only = read_only
-    # Pipeline mode: statements whose results are not needed yet share one network round trip
-    # (BEGIN, these settings and the caller's first query travel together).
-    with conn.pipeline(), conn.transaction():
-        _become_user(conn, claims, statement_timeout_ms)
-        yield conn
-
-
-@contextmanager
-def _in_one_round_trip(conn: psycopg.Connection, *, read_only: bool) -> Iterator[None]:
-    """BEGIN, the statements the block queues, COMMIT, one Sync: a transaction in one network round
-    trip (psycopg's conn.transaction() in a pipeline syncs after BEGIN and again before COMMIT).
-    Results are read after the block. On an error the server skipped the rest, COMMIT included,
-    and the transaction is rolled back here, so nothing of it (role, claims) reaches the next use."""
+    """One read-only transaction as the token's user (role authenticated, claims set, RLS applies),
+    sent as one network round trip: BEGIN, the settings, the statements the block queues, COMMIT,
+    one Sync (psycopg's conn.transaction() in a pipeline syncs after BEGIN and again before COMMIT).
+    Read results after the block; a fetch inside it works but costs a round trip. On an error the
+    server skipped the rest, COMMIT included, and the transaction is rolled back here, so nothing
+    of it (role, claims) reaches the connection's next use."""
     try:
         with conn.pipeline():
-            conn.execute("begin read only" if read_only else "begin")
-            yield
+            conn.execute("begin read only")
+            _become_user(conn, claims, statement_timeout_ms)
+            yield conn
             conn.execute("commit")
     except BaseException:
         if not conn.broken and conn.info.transaction_status != pq.TransactionStatus.IDLE:
@@ -164,8 +152,7 @@ def resolve_scope_and_cache(
     role, read the cache entry for `material` in that scope (skipped when `material` is None).
     A cache hit is a whole request in one network round trip."""
     hit_cursor = None
-    with _in_one_round_trip(conn, read_only=True):
-        _become_user(conn, claims, statement_timeout_ms)
+    with as_user(conn, claims, statement_timeout_ms=statement_timeout_ms):
         if shop is not None:
             scope_cursor = conn.execute(_SCOPE_OF_SHOP_SQL, (shop,))
         else:

@@ -1,7 +1,7 @@
 -- api_cache_put: stores a response for p_ttl_seconds (5-60 minutes) unless a live entry exists;
 -- returns the entry that is stored now (ours, or the one a concurrent request stored first),
 -- so the response can state its true expiry. The shops it covers are the scope's shop ids.
--- Called by the read API as its own role.
+-- Called by the read API as its own role; the entry's commit does not wait for the WAL flush.
 create or replace function private.api_cache_put(
   p_material text,
   p_scope text[],
@@ -26,6 +26,8 @@ begin
   if v_key is null then
     raise exception 'cache material and scope are required' using errcode = 'OD003';
   end if;
+  -- a cache entry lost in a crash is only a miss: no need to wait for the WAL flush
+  perform set_config('synchronous_commit', 'off', true);
   insert into private.api_cache as c (key, endpoint, shop_ids, data, total, next_cursor, created_at, expires_at)
   values (v_key, p_endpoint,
           array(select split_part(s, ':', 1)::uuid from unnest(p_scope) s),

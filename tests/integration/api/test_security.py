@@ -259,3 +259,35 @@ def test_unreachable_jwks_is_503_not_401(world: World, signing_keys: SigningKeys
         # HS256 tokens do not depend on the JWKS
         assert client.get("/api/data/shops", headers=world.auth(world.alice)).status_code == 200
     ctx.slots.close()
+
+
+def test_a_function_failing_on_a_cache_miss_leaves_no_identity_behind(world: World, api_context: ApiContext) -> None:
+    """The miss path's own transaction (page, total) fails inside Postgres: the caller gets the
+    mapped error, and the reused connection is back to its own role, without claims or scope."""
+    from api_support import running_server
+    from opsdata.api.app import create_app
+    from opsdata.api.endpoint import ApiItem, Endpoint, ShopParams
+
+    with connect(world.url) as conn:
+        conn.execute(
+            "create or replace function public.test_always_fails(p_shop_id uuid) returns setof public.sync_runs"
+            " language plpgsql stable set search_path = '' as $$"
+            " begin perform private.assert_shop_member(p_shop_id);"
+            " raise exception 'this report is broken' using errcode = 'P0001'; end $$;"
+            " grant execute on function public.test_always_fails(uuid) to authenticated"
+        )
+    failing = Endpoint(
+        path="/api/data/always-fails", function="public.test_always_fails", params=ShopParams, item=ApiItem,
+        summary="fails", ttl_minutes=5,
+    )  # fmt: skip
+    baseline = _connection_state(api_context)
+    with (
+        running_server(create_app(context=api_context, endpoints=[failing])) as base,
+        httpx.Client(base_url=base) as client,
+    ):
+        response = client.get("/api/data/always-fails?shop=alpha.test.myshopify.com", headers=world.auth(world.alice))
+        assert response.status_code == 400 and response.json()["error"]["message"] == "this report is broken"
+        assert _connection_state(api_context) == baseline
+        forbidden = client.get("/api/data/always-fails?shop=beta.test.myshopify.com", headers=world.auth(world.alice))
+        assert forbidden.status_code == 403
+        assert _connection_state(api_context) == baseline
