@@ -26,6 +26,7 @@ from pathlib import Path
 
 import psycopg
 
+from opsdata.api.commands import DEFAULT_WORKERS
 from opsdata.core.db import connect
 from tests.bench.bench_api import _drive, _start_server, _stop
 from tests.bench.data import BENCH_PARAMS, bench_database_url
@@ -463,7 +464,8 @@ def run(ctx: BenchContext) -> list[Result]:
         ],
     )
     serving = Result(
-        "serving through the HTTP API (uvicorn, 1 process, 4 clients, cache off: every request runs its query)",
+        f"serving through the HTTP API (`opsdata serve`, {DEFAULT_WORKERS} workers, 4 clients, cache off:"
+        " every request runs its query)",
         ["route", "requests", "p50 ms", "p95 ms", "p95 budget ms", "errors"],
         http,
         notes=[
