@@ -1,8 +1,8 @@
 """Connections kept per execution environment, and transactions run as the calling user.
 
 On Lambda one request runs at a time per execution environment, so the API keeps exactly one
-connection there (OPSDATA_API_CONNECTIONS=1 in template.yaml); a local server keeps a few, one
-per concurrent request. Each connection is opened lazily, kept while it works, and replaced
+connection there (OPSDATA_API_CONNECTIONS=1 in template.yaml), as does each `opsdata serve`
+worker; an app serving concurrent requests in threads keeps a few, one per concurrent request. Each connection is opened lazily, kept while it works, and replaced
 once, transparently, when it died while idle (a frozen Lambda, a pooler restart): the work is
 retried on a new connection only if the old one is broken, never after a query error.
 
