@@ -2,9 +2,10 @@
 
 On Lambda one request runs at a time per execution environment, so the API keeps exactly one
 connection there (OPSDATA_API_CONNECTIONS=1 in template.yaml), as does each `opsdata serve`
-worker; an app serving concurrent requests in threads keeps a few, one per concurrent request. Each connection is opened lazily, kept while it works, and replaced
-once, transparently, when it died while idle (a frozen Lambda, a pooler restart): the work is
-retried on a new connection only if the old one is broken, never after a query error.
+worker; an app serving concurrent requests in threads keeps a few, one per concurrent request.
+Each connection is opened lazily, kept while it works, and replaced once, transparently, when it
+died while idle (a frozen Lambda, a pooler restart): the work is retried on a new connection only
+if the old one is broken, never after a query error.
 
 `as_user` is what PostgREST does per request: one transaction, read-only, `role` authenticated,
 the verified claims in `request.jwt.claims`, a statement timeout; all `set_config(..., true)`, so
