@@ -2,9 +2,10 @@
 -- landing tables: one row per product and other product whose co-occurrence count reaches
 -- p_min_count in the p_window_days days ending p_as_of (shop-local). Same lines
 -- (affinity_lines_of) and metrics (affinity_metrics) as the stored path, none of its state: it is
--- the reference the incremental refresh is tested against, and what the benchmark times as "full
--- recompute". Pairs come from joining each order's distinct lines with themselves (product <
--- other product); each product's count from the lines alone.
+-- the reference the incremental refresh is tested against (the benchmark times it as "recompute
+-- from the landing tables"; its "full recompute" is affinity_rules_of_baskets). Pairs come from
+-- joining each order's distinct lines with themselves (product < other product); each product's
+-- count from the lines alone.
 create or replace function private.affinity_rules_full(
   p_shop_id uuid,
   p_window_days integer default 365,
