@@ -97,6 +97,7 @@ begin
     delete from private.affinity_baskets b where b.shop_id = p_shop_id;
     delete from private.affinity_day_orders o where o.shop_id = p_shop_id;
     delete from private.affinity_pair_totals t where t.shop_id = p_shop_id;
+    delete from private.affinity_product_totals t where t.shop_id = p_shop_id;
     drop table if exists pg_temp.affinity_lines;
     perform 'PRAGMA:TABLE: affinity_lines (order_id bigint, day date, product_id bigint)';  -- for plpgsql_check
     set local enable_nestloop = off;
@@ -170,25 +171,41 @@ begin
     v_first := v_as_of - v_w.window_days + 1;
     if v_full then
       -- pairs and the diagonal counted from the baskets just stored (affinity_pair_counts), back in
-      -- product ids (a pair's lower id first). Written in key order: appending to the primary key's
-      -- last page skips its descent (half the cost of random order).
+      -- product ids (a pair's lower id first): the pairs go to the pair totals, the diagonal to the
+      -- product totals. Written in key order: appending to the primary key's last page skips its
+      -- descent (half the cost of random order).
       set local enable_nestloop = off;  -- 570k counts: hash joins on the few thousand products
-      insert into private.affinity_pair_totals (shop_id, window_days, product_id, other_product_id, n_together)
-      select p_shop_id, v_w.window_days, least(a.product_id, o.product_id), greatest(a.product_id, o.product_id), c.n
-      from private.affinity_pair_counts(p_shop_id, v_first, v_as_of) c
-      join private.affinity_products a on a.shop_id = p_shop_id and a.product_no = c.product_no
-      join private.affinity_products o on o.shop_id = p_shop_id and o.product_no = c.other_product_no
-      order by 3, 4;
-      get diagnostics v_rows = row_count;
+      with counts as materialized (
+        select least(a.product_id, o.product_id) as product_id, greatest(a.product_id, o.product_id) as other_product_id, c.n
+        from private.affinity_pair_counts(p_shop_id, v_first, v_as_of) c
+        join private.affinity_products a on a.shop_id = p_shop_id and a.product_no = c.product_no
+        join private.affinity_products o on o.shop_id = p_shop_id and o.product_no = c.other_product_no
+      ),
+      products as (
+        insert into private.affinity_product_totals (shop_id, window_days, product_id, n_orders)
+        select p_shop_id, v_w.window_days, c.product_id, c.n from counts c
+        where c.product_id = c.other_product_id
+        order by c.product_id
+        returning 1
+      ),
+      pairs as (
+        insert into private.affinity_pair_totals (shop_id, window_days, product_id, other_product_id, n_together)
+        select p_shop_id, v_w.window_days, c.product_id, c.other_product_id, c.n from counts c
+        where c.product_id < c.other_product_id
+        order by c.product_id, c.other_product_id
+        returning 1
+      )
+      select (select count(*) from products) + (select count(*) from pairs) into v_rows;
       set local enable_nestloop = on;
       v_changed := v_changed + v_rows;
     else
       -- A day's pairs now = the pairs of its stored baskets; before = now - delta(day), where
       -- delta = pairs of new baskets - pairs of old baskets of changed orders. So the window
       -- changes by + now(days entering) - now(days leaving) + delta(days it held before).
-      -- One set of changes per pair, applied by one upsert in key order (no join to plan: each
-      -- row finds its total by the primary key); EXECUTE plans with the actual days, so only
-      -- their baskets are read. A total reaching 0 is deleted afterwards.
+      -- One set of changes per pair (and per product: the diagonal), applied by an upsert in key
+      -- order to the pair totals and one to the product totals (no join to plan: each row finds
+      -- its total by the primary key); EXECUTE plans with the actual days, so only their baskets
+      -- are read. A total reaching 0 is deleted afterwards.
       set local enable_nestloop = off;  -- numbers to ids: two hash joins, not 2 x 13k index probes
       execute 'with delta as (
           select least(a.product_id, o.product_id) as product_id,
@@ -215,18 +232,33 @@ begin
           join private.affinity_products a on a.shop_id = $1 and a.product_no = x.product_no
           join private.affinity_products o on o.shop_id = $1 and o.product_no = x.other_product_no
         ),
-        applied as (
+        pairs as (
           insert into private.affinity_pair_totals as t (shop_id, window_days, product_id, other_product_id, n_together)
           select $1, $2, d.product_id, d.other_product_id, d.n from delta d
+          where d.product_id < d.other_product_id
           order by d.product_id, d.other_product_id
           on conflict (shop_id, window_days, product_id, other_product_id)
             do update set n_together = t.n_together + excluded.n_together
-          returning t.product_id, t.other_product_id, t.n_together
+          returning t.product_id, t.other_product_id, t.n_together as n
+        ),
+        products as (
+          insert into private.affinity_product_totals as t (shop_id, window_days, product_id, n_orders)
+          select $1, $2, d.product_id, d.n from delta d
+          where d.product_id = d.other_product_id
+          order by d.product_id
+          on conflict (shop_id, window_days, product_id)
+            do update set n_orders = t.n_orders + excluded.n_orders
+          returning t.product_id, t.product_id as other_product_id, t.n_orders as n
+        ),
+        applied as (
+          select * from pairs
+          union all
+          select * from products
         )
         select count(*),
-               coalesce(array_agg(a.product_id) filter (where a.n_together = 0), ''{}''),
-               coalesce(array_agg(a.other_product_id) filter (where a.n_together = 0), ''{}''),
-               count(*) filter (where a.n_together < 0)
+               coalesce(array_agg(a.product_id) filter (where a.n = 0), ''{}''),
+               coalesce(array_agg(a.other_product_id) filter (where a.n = 0), ''{}''),
+               count(*) filter (where a.n < 0)
         from applied a'
       into v_rows, v_zero_products, v_zero_others, v_negative
       using p_shop_id, v_w.window_days,
@@ -240,10 +272,16 @@ begin
         raise exception 'affinity state of shop % is inconsistent: % negative pair totals', p_shop_id, v_negative
           using hint = 'run private.refresh_affinity(p_shop_id, p_full => true)';
       end if;
-      delete from private.affinity_pair_totals t
-      using unnest(v_zero_products, v_zero_others) z (product_id, other_product_id)
-      where t.shop_id = p_shop_id and t.window_days = v_w.window_days
-        and t.product_id = z.product_id and t.other_product_id = z.other_product_id;
+      if cardinality(v_zero_products) > 0 then
+        delete from private.affinity_pair_totals t
+        using unnest(v_zero_products, v_zero_others) z (product_id, other_product_id)
+        where t.shop_id = p_shop_id and t.window_days = v_w.window_days
+          and t.product_id = z.product_id and t.other_product_id = z.other_product_id;
+        delete from private.affinity_product_totals t
+        using unnest(v_zero_products, v_zero_others) z (product_id, other_product_id)
+        where t.shop_id = p_shop_id and t.window_days = v_w.window_days
+          and t.product_id = z.product_id and z.other_product_id = z.product_id;
+      end if;
       v_changed := v_changed + v_rows;
     end if;
 

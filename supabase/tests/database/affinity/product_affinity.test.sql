@@ -2,7 +2,7 @@
 -- edge cases: single-item orders, refunds, cancelled and test orders, duplicate lines, a product
 -- bought in every order (lift 1, conviction infinite / undefined), an empty shop.
 begin;
-select plan(37);
+select plan(43);
 
 select tests.create_shop('alpha.myshopify.com');
 select tests.create_shop('beta.myshopify.com');
@@ -103,6 +103,7 @@ select is((select n_together from public.product_affinity
 select tests.authenticate_as_anon();
 select throws_ok('select count(*) from public.product_affinity', '42501', null, 'anon cannot read product_affinity');
 select throws_ok('select count(*) from private.affinity_pair_totals', '42501', null, 'anon cannot read pair totals');
+select throws_ok('select count(*) from private.affinity_product_totals', '42501', null, 'anon cannot read product totals');
 select throws_ok($$ select * from public.frequently_bought_with((select alpha from ids), 1) $$, '42501', null,
   'anon cannot call frequently_bought_with');
 select tests.clear_authentication();
@@ -111,6 +112,7 @@ select tests.clear_authentication();
 select tests.authenticate_as((select stranger from ids));
 select is_empty('select 1 from public.product_affinity', 'a non-member sees no rules');
 select is_empty('select 1 from private.affinity_windows', 'a non-member sees no windows');
+select is_empty('select 1 from private.affinity_product_totals', 'a non-member sees no product totals');
 select throws_ok($$ select * from public.frequently_bought_with((select alpha from ids), 1) $$, '42501', null,
   'a non-member gets 42501 from frequently_bought_with, not an empty answer');
 select throws_ok($$ select * from public.recommend_for_cart((select alpha from ids), '{1}') $$, '42501', null,
@@ -123,6 +125,8 @@ select results_eq('select distinct shop_id from public.product_affinity', 'selec
   'a member sees only their shop''s rules');
 select results_eq('select distinct shop_id from private.affinity_pair_totals', 'select alpha from ids',
   'a member sees only their shop''s pair totals');
+select results_eq('select distinct shop_id from private.affinity_product_totals', 'select alpha from ids',
+  'a member sees only their shop''s product totals');
 select isnt_empty($$ select * from public.frequently_bought_with((select alpha from ids), 1) $$,
   'a member gets recommendations');
 select throws_ok('select count(*) from private.affinity_baskets', '42501', null,
@@ -133,6 +137,8 @@ select throws_ok('select count(*) from private.affinity_index_pairs', '42501', n
   'a member cannot read the index pairs');
 select throws_ok($$ insert into private.affinity_pair_totals values ((select alpha from ids), 365, 1, 3, 99) $$,
   '42501', null, 'a member cannot write pair totals');
+select throws_ok($$ update private.affinity_product_totals set n_orders = 99 $$,
+  '42501', null, 'a member cannot write product totals');
 select throws_ok('delete from private.affinity_windows', '42501', null, 'a member cannot delete windows');
 select throws_ok($$ select private.refresh_affinity((select alpha from ids)) $$, '42501', null,
   'a member cannot run the refresh');
@@ -140,6 +146,10 @@ select tests.clear_authentication();
 
 select is((select count(*)::int from private.affinity_pair_totals where shop_id = (select alpha from ids)
            and product_id = 1 and other_product_id = 3), 1, 'the member''s attempted writes changed nothing');
+select is((select n_orders from private.affinity_product_totals where shop_id = (select alpha from ids)
+           and window_days = 365 and product_id = 1), 8, 'product totals: product 1 is in all 8 qualifying orders');
+select is((select count(*)::int from private.affinity_pair_totals where product_id >= other_product_id), 0,
+  'pair totals hold pairs only (a product''s own count is a product total)');
 select results_eq(
   $$ select product_id, other_product_id, n_together::bigint, n_product::bigint, n_other::bigint, n_orders::bigint
      from public.product_affinity
