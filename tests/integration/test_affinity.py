@@ -336,6 +336,41 @@ def test_frequently_bought_with_serves_eligible_products_strongest_first(
     assert excluded == [(3,)]
 
 
+def test_frequently_bought_with_is_the_views_rules_for_the_product(db: psycopg.Connection) -> None:
+    # Given a shop with random baskets over 12 products, one of them sold out, and a member
+    shop = _Shop(db, random.Random(21))
+    for offset in range(30):
+        shop.new_orders(AS_OF - timedelta(days=offset), 12)
+    db.execute("update public.products set inventory = 0 where shop_id = %s and id = 5", (shop.id,))
+    _refresh(db, shop.id, min_count=2)
+    member = make_user(db)
+    add_member(db, shop.id, member)
+
+    # When the member asks for each product's partners (with and without exclusions)
+    # Then they are the view's eligible rules for that product, every column, best score first
+    view = (
+        "select a.* from public.product_affinity a join public.products p on p.shop_id = a.shop_id"
+        " and p.id = a.other_product_id where a.shop_id = %(s)s and a.window_days = 365 and a.product_id = %(p)s"
+        " and a.other_product_id <> all (%(x)s) and private.product_is_recommendable(p)"
+        " order by a.score desc, a.confidence desc, a.other_product_id limit %(n)s"
+    )
+    served = 0
+    with acting_as(db, "authenticated", member):
+        for product in range(1, 14):  # 13 has no orders: no rules
+            for exclude, limit in (([], 100), ([3, 7], 4)):
+                params = {"s": shop.id, "p": product, "x": exclude, "n": limit}
+                rows = _call(
+                    db,
+                    "select * from public.frequently_bought_with(p_shop_id => %(s)s, p_product_id => %(p)s,"
+                    " p_limit => %(n)s, p_exclude => %(x)s)",
+                    params,
+                )
+                assert rows == _call(db, view, params), (product, exclude)
+                assert all(r[3] not in exclude and r[3] != 5 for r in rows)
+                served += len(rows)
+    assert served > 50
+
+
 def test_recommend_for_cart_combines_the_cart_and_leaves_it_out(db: psycopg.Connection, served_shop: dict) -> None:
     with acting_as(db, "authenticated", served_shop["member"]):
         rows = _call(
