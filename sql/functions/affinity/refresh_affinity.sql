@@ -98,6 +98,7 @@ begin
     delete from private.affinity_day_orders o where o.shop_id = p_shop_id;
     delete from private.affinity_pair_totals t where t.shop_id = p_shop_id;
     delete from private.affinity_product_totals t where t.shop_id = p_shop_id;
+    delete from private.affinity_products p where p.shop_id = p_shop_id;  -- renumbered below, by popularity
     drop table if exists pg_temp.affinity_lines;
     perform 'PRAGMA:TABLE: affinity_lines (order_id bigint, day date, product_id bigint)';  -- for plpgsql_check
     set local enable_nestloop = off;
@@ -108,7 +109,8 @@ begin
     set local enable_nestloop = on;
     set local enable_mergejoin = on;
     analyze pg_temp.affinity_lines;
-    perform private.affinity_number_products(p_shop_id, array(select distinct l.product_id from pg_temp.affinity_lines l));
+    perform private.affinity_number_products(p_shop_id, array(
+      select l.product_id from pg_temp.affinity_lines l group by l.product_id order by count(*) desc, l.product_id));
     insert into private.affinity_baskets (shop_id, order_id, day, product_nos)
     select p_shop_id, l.order_id, min(l.day), array_agg(p.product_no order by p.product_no)
     from pg_temp.affinity_lines l
@@ -132,7 +134,8 @@ begin
              select l.order_id, l.day, l.product_id
              from private.affinity_lines_of($1, ''-infinity'', ''infinity'', $2) l'
     using p_shop_id, v_changed_ids;
-    perform private.affinity_number_products(p_shop_id, array(select distinct l.product_id from pg_temp.affinity_new_lines l));
+    perform private.affinity_number_products(p_shop_id, array(
+      select l.product_id from pg_temp.affinity_new_lines l group by l.product_id order by count(*) desc, l.product_id));
     create temp table affinity_new on commit drop as
     select l.order_id, min(l.day) as day, array_agg(p.product_no order by p.product_no) as product_nos
     from pg_temp.affinity_new_lines l
@@ -171,12 +174,12 @@ begin
     v_first := v_as_of - v_w.window_days + 1;
     if v_full then
       -- pairs and the diagonal counted from the baskets just stored (affinity_pair_counts), back in
-      -- product ids (a pair's lower id first): the pairs go to the pair totals, the diagonal to the
-      -- product totals. Written in key order: appending to the primary key's last page skips its
-      -- descent (half the cost of random order).
+      -- product ids (the lower-numbered product first): the pairs go to the pair totals, the
+      -- diagonal to the product totals. Written in key order: appending to the primary key's last
+      -- page skips its descent (half the cost of random order), and a product's pairs end up together.
       set local enable_nestloop = off;  -- 570k counts: hash joins on the few thousand products
       with counts as materialized (
-        select least(a.product_id, o.product_id) as product_id, greatest(a.product_id, o.product_id) as other_product_id, c.n
+        select a.product_id, o.product_id as other_product_id, c.n
         from private.affinity_pair_counts(p_shop_id, v_first, v_as_of) c
         join private.affinity_products a on a.shop_id = p_shop_id and a.product_no = c.product_no
         join private.affinity_products o on o.shop_id = p_shop_id and o.product_no = c.other_product_no
@@ -191,7 +194,7 @@ begin
       pairs as (
         insert into private.affinity_pair_totals (shop_id, window_days, product_id, other_product_id, n_together)
         select p_shop_id, v_w.window_days, c.product_id, c.other_product_id, c.n from counts c
-        where c.product_id < c.other_product_id
+        where c.product_id <> c.other_product_id
         order by c.product_id, c.other_product_id
         returning 1
       )
@@ -208,8 +211,7 @@ begin
       -- are read. A total reaching 0 is deleted afterwards.
       set local enable_nestloop = off;  -- numbers to ids: two hash joins, not 2 x 13k index probes
       execute 'with delta as (
-          select least(a.product_id, o.product_id) as product_id,
-                 greatest(a.product_id, o.product_id) as other_product_id, x.n
+          select a.product_id, o.product_id as other_product_id, x.n
           from (
             select x.product_no, x.other_product_no, sum(c.n)::integer as n
             from (
@@ -235,7 +237,7 @@ begin
         pairs as (
           insert into private.affinity_pair_totals as t (shop_id, window_days, product_id, other_product_id, n_together)
           select $1, $2, d.product_id, d.other_product_id, d.n from delta d
-          where d.product_id < d.other_product_id
+          where d.product_id <> d.other_product_id
           order by d.product_id, d.other_product_id
           on conflict (shop_id, window_days, product_id, other_product_id)
             do update set n_together = t.n_together + excluded.n_together

@@ -2,7 +2,7 @@
 -- edge cases: single-item orders, refunds, cancelled and test orders, duplicate lines, a product
 -- bought in every order (lift 1, conviction infinite / undefined), an empty shop.
 begin;
-select plan(43);
+select plan(45);
 
 select tests.create_shop('alpha.myshopify.com');
 select tests.create_shop('beta.myshopify.com');
@@ -148,8 +148,15 @@ select is((select count(*)::int from private.affinity_pair_totals where shop_id 
            and product_id = 1 and other_product_id = 3), 1, 'the member''s attempted writes changed nothing');
 select is((select n_orders from private.affinity_product_totals where shop_id = (select alpha from ids)
            and window_days = 365 and product_id = 1), 8, 'product totals: product 1 is in all 8 qualifying orders');
-select is((select count(*)::int from private.affinity_pair_totals where product_id >= other_product_id), 0,
+select is((select count(*)::int from private.affinity_pair_totals where product_id = other_product_id), 0,
   'pair totals hold pairs only (a product''s own count is a product total)');
+select is((select count(*)::int from private.affinity_pair_totals t
+           join private.affinity_products a on a.shop_id = t.shop_id and a.product_id = t.product_id
+           join private.affinity_products o on o.shop_id = t.shop_id and o.product_id = t.other_product_id
+           where t.shop_id = (select alpha from ids) and a.product_no > o.product_no), 0,
+  'a pair is stored with its lower-numbered product first');
+select is((select product_no from private.affinity_products where shop_id = (select alpha from ids) and product_id = 1), 1,
+  'the most bought product is number 1');
 select results_eq(
   $$ select product_id, other_product_id, n_together::bigint, n_product::bigint, n_other::bigint, n_orders::bigint
      from public.product_affinity
