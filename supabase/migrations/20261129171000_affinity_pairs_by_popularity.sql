@@ -16,3 +16,5 @@ comment on table private.affinity_pair_totals is
 -- of every shop rebuilds them in full (and numbers the products by popularity). Until then the
 -- stored rules are served as they are.
 update private.affinity_windows set first_day = null, last_day = null, refreshed_at = null, refresh_mode = null;
+comment on table private.affinity_products is
+  'Dense per-shop product numbers of the affinity baskets (private.affinity_baskets.product_nos): by popularity at a full refresh (most bought = 1), new products next; they change only in a full refresh, which rebuilds every basket.';

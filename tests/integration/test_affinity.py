@@ -371,6 +371,38 @@ def test_frequently_bought_with_is_the_views_rules_for_the_product(db: psycopg.C
     assert served > 50
 
 
+def test_frequently_bought_with_a_product_with_thousands_of_partners(db: psycopg.Connection) -> None:
+    # Given product 1 bought with each of 1,200 others (some twice, the gift cards never recommended)
+    shop = make_shop(db)
+    add_products(db, shop, range(1, 1202))
+    db.execute("update public.products set is_gift_card = true where shop_id = %s and id %% 97 = 0", (shop,))
+    orders = [[1, k] for k in range(2, 1202)] + [[1, k] for k in range(2, 1202, 7)] + [[k] for k in range(2, 60)]
+    add_orders(db, shop, [(i + 1, _at(AS_OF), basket) for i, basket in enumerate(orders)])
+    _refresh(db, shop, min_count=1)
+    member = make_user(db)
+    add_member(db, shop, member)
+
+    # When a member asks for its partners; Then they are the view's rows (the hashed path, > 1,000 partners)
+    with acting_as(db, "authenticated", member):
+        params = {"s": shop, "x": [2, 9], "n": 100}
+        rows = _call(
+            db,
+            "select * from public.frequently_bought_with(p_shop_id => %(s)s, p_product_id => 1, p_limit => %(n)s,"
+            " p_exclude => %(x)s)",
+            params,
+        )
+        expected = _call(
+            db,
+            "select a.* from public.product_affinity a join public.products p on p.shop_id = a.shop_id"
+            " and p.id = a.other_product_id where a.shop_id = %(s)s and a.window_days = 365 and a.product_id = 1"
+            " and a.other_product_id <> all (%(x)s) and private.product_is_recommendable(p)"
+            " order by a.score desc, a.confidence desc, a.other_product_id limit %(n)s",
+            params,
+        )
+    assert len(rows) == 100 and rows == expected
+    assert all(r[3] % 97 != 0 and r[3] not in (2, 9) for r in rows)
+
+
 def test_recommend_for_cart_combines_the_cart_and_leaves_it_out(db: psycopg.Connection, served_shop: dict) -> None:
     with acting_as(db, "authenticated", served_shop["member"]):
         rows = _call(
