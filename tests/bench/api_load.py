@@ -73,11 +73,18 @@ async def _scenario(base_url: str, spec: dict) -> dict:
                 errors += 1
         writer.close()
 
-    # warm-up requests (e.g. to fill the cache) on a connection of their own, before the timing
-    reader, writer = await asyncio.open_connection(host, port)
-    for request in requests[: spec.get("warmup", 0)]:
-        await _exchange(reader, writer, request)
-    writer.close()
+    # warm-up requests (e.g. to fill the cache), before the timing, over as many connections as the
+    # clients use: the server's worker processes each get some (each compiles and plans on its first)
+    warmup = requests[: spec.get("warmup", 0)]
+    lanes = max(1, min(spec["concurrency"], len(warmup)))
+
+    async def warm(lane: int) -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        for request in warmup[lane::lanes]:
+            await _exchange(reader, writer, request)
+        writer.close()
+
+    await asyncio.gather(*(warm(lane) for lane in range(lanes)))
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(spec["concurrency"])))
     elapsed = time.perf_counter() - started

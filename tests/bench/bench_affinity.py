@@ -287,7 +287,8 @@ def _http_latencies(data: BenchShop) -> list[list[object]]:
     ]
     budgets = {name: budget for name, budget, _ in scenarios}
     specs = [
-        {"name": name, "urls": urls, "headers": headers, "requests": HTTP_REQUESTS, "concurrency": 4, "warmup": 4}
+        # warm-up: a few requests per worker process (its first calls compile the functions and plan their queries)
+        {"name": name, "urls": urls, "headers": headers, "requests": HTTP_REQUESTS, "concurrency": 4, "warmup": 40}
         for name, _, urls in scenarios
     ]
     server, base = _start_server(data.url, cache=False)
