@@ -372,17 +372,17 @@ def test_frequently_bought_with_is_the_views_rules_for_the_product(db: psycopg.C
 
 
 def test_frequently_bought_with_a_product_with_thousands_of_partners(db: psycopg.Connection) -> None:
-    # Given product 1 bought with each of 1,200 others (some twice, the gift cards never recommended)
+    # Given product 1 bought with each of 2,100 others (some twice, the gift cards never recommended)
     shop = make_shop(db)
-    add_products(db, shop, range(1, 1202))
+    add_products(db, shop, range(1, 2102))
     db.execute("update public.products set is_gift_card = true where shop_id = %s and id %% 97 = 0", (shop,))
-    orders = [[1, k] for k in range(2, 1202)] + [[1, k] for k in range(2, 1202, 7)] + [[k] for k in range(2, 60)]
+    orders = [[1, k] for k in range(2, 2102)] + [[1, k] for k in range(2, 2102, 7)] + [[k] for k in range(2, 60)]
     add_orders(db, shop, [(i + 1, _at(AS_OF), basket) for i, basket in enumerate(orders)])
     _refresh(db, shop, min_count=1)
     member = make_user(db)
     add_member(db, shop, member)
 
-    # When a member asks for its partners; Then they are the view's rows (the hashed path, > 1,000 partners)
+    # When a member asks for its partners; Then they are the view's rows (the hashed path, > 2,000 partners)
     with acting_as(db, "authenticated", member):
         params = {"s": shop, "x": [2, 9], "n": 100}
         rows = _call(
@@ -430,26 +430,53 @@ def test_serving_functions_refuse_non_members_with_42501(db: psycopg.Connection,
             _call(db, sql, {"s": served_shop["shop"]})
 
 
+def _pages(conn: psycopg.Connection, shop: uuid.UUID, limit: int, product: int | None = None) -> list[tuple]:
+    rows: list[tuple] = []
+    after: tuple = (None, None)
+    while True:
+        page = _call(
+            conn,
+            "select * from public.list_product_affinity(p_shop_id => %(s)s, p_product_id => %(p)s,"
+            " p_after_product_id => %(a)s, p_after_other_product_id => %(b)s, p_limit => %(n)s)",
+            {"s": shop, "p": product, "a": after[0], "b": after[1], "n": limit},
+        )
+        assert len(page) <= limit
+        if not page:
+            return rows
+        rows += page
+        after = (page[-1][2], page[-1][3])
+
+
 def test_list_product_affinity_pages_through_every_rule_once(db: psycopg.Connection, served_shop: dict) -> None:
     with acting_as(db, "authenticated", served_shop["member"]):
         everything = _call(
-            db,
-            "select product_id, other_product_id from public.product_affinity where shop_id = %(s)s order by 1, 2",
-            {"s": served_shop["shop"]},
+            db, "select * from public.product_affinity where shop_id = %(s)s order by 3, 4", {"s": served_shop["shop"]}
         )
-        pages, after = [], (None, None)
-        while True:
-            page = _call(
-                db,
-                "select product_id, other_product_id from public.list_product_affinity(p_shop_id => %(s)s,"
-                " p_after_product_id => %(a)s, p_after_other_product_id => %(b)s, p_limit => 3)",
-                {"s": served_shop["shop"], "a": after[0], "b": after[1]},
-            )
-            if not page:
-                break
-            pages += page
-            after = page[-1]
+        pages = _pages(db, served_shop["shop"], 3)
     assert pages == everything and len(everything) > 6
+
+
+def test_list_product_affinity_is_the_views_rules_in_any_page_size(db: psycopg.Connection) -> None:
+    # Given a shop with random baskets over 12 products and a member
+    shop = _Shop(db, random.Random(22))
+    for offset in range(30):
+        shop.new_orders(AS_OF - timedelta(days=offset), 12)
+    _refresh(db, shop.id, min_count=2)
+    member = make_user(db)
+    add_member(db, shop.id, member)
+
+    # When the member pages through every rule, or one product's, in pages of any size
+    # Then the pages hold the view's rows, every column, each once, in (product, other product) order
+    with acting_as(db, "authenticated", member):
+        view = (
+            "select * from public.product_affinity where shop_id = %(s)s"
+            " and (%(p)s::bigint is null or product_id = %(p)s) order by 3, 4"
+        )
+        everything = _call(db, view, {"s": shop.id, "p": None})
+        assert len(everything) > 40
+        for limit in (1, 5, 11, 1000):
+            assert _pages(db, shop.id, limit) == everything, limit
+        assert _pages(db, shop.id, 4, product=3) == _call(db, view, {"s": shop.id, "p": 3})
 
 
 @pytest.mark.parametrize(
