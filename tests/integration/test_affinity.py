@@ -416,6 +416,43 @@ def test_recommend_for_cart_combines_the_cart_and_leaves_it_out(db: psycopg.Conn
     assert rows == [(6, 1, [3]), (2, 2, [1, 3])], "6 is bought with 3 far above chance; 2 with both, less so"
 
 
+def test_recommend_for_cart_combines_the_views_rules(db: psycopg.Connection) -> None:
+    # Given a shop with random baskets over 12 products, one of them sold out, and a member
+    shop = _Shop(db, random.Random(23))
+    for offset in range(30):
+        shop.new_orders(AS_OF - timedelta(days=offset), 12)
+    db.execute("update public.products set inventory = 0 where shop_id = %s and id = 4", (shop.id,))
+    _refresh(db, shop.id, min_count=2)
+    member = make_user(db)
+    add_member(db, shop.id, member)
+
+    # When the member asks for carts of one to four products (one repeated, one never sold)
+    # Then each answer combines the view's eligible rules of the cart's products
+    view = (
+        "select a.other_product_id, sum(ln(a.score)), count(*)::integer, array_agg(a.product_id order by a.product_id),"
+        " max(a.confidence), max(a.lift) from public.product_affinity a join public.products p on p.shop_id = a.shop_id"
+        " and p.id = a.other_product_id where a.shop_id = %(s)s and a.window_days = 365 and a.product_id = any (%(c)s)"
+        " and a.other_product_id <> all (%(c)s) and private.product_is_recommendable(p)"
+        " group by 1 having sum(ln(a.score)) > 0 order by 2 desc, 5 desc, 1 limit 100"
+    )
+    answered = 0
+    with acting_as(db, "authenticated", member):
+        for cart in ([1], [2, 5], [3, 3, 7], [1, 6, 8, 13], [5, 9, 10, 11]):
+            params = {"s": shop.id, "c": cart}
+            rows = _call(
+                db,
+                "select * from public.recommend_for_cart(p_shop_id => %(s)s, p_product_ids => %(c)s, p_limit => 100)",
+                params,
+            )
+            expected = _call(db, view, params)
+            assert [r[0] for r in rows] == [r[0] for r in expected], cart
+            for got, want in zip(rows, expected, strict=True):
+                assert got[2:4] == want[2:4] and got[1] == pytest.approx(want[1], rel=1e-12), cart
+                assert got[4:] == pytest.approx(want[4:], rel=1e-12), cart
+            answered += len(rows)
+    assert answered > 4  # random baskets: few candidates beat chance, but some do
+
+
 def test_serving_functions_refuse_non_members_with_42501(db: psycopg.Connection, served_shop: dict) -> None:
     calls = [
         "select * from public.frequently_bought_with(p_shop_id => %(s)s, p_product_id => 1)",

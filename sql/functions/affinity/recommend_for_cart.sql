@@ -34,12 +34,10 @@ begin
            array_agg(a.product_id order by a.product_id),
            max(a.confidence),
            max(a.lift)
-    from public.product_affinity a
+    from (select distinct c.product_id from unnest(coalesce(p_product_ids, '{}')) c (product_id)) c
+    cross join lateral private.affinity_rules_of_product(p_shop_id, p_window_days, c.product_id) a
     join public.products p on p.shop_id = a.shop_id and p.id = a.other_product_id
-    where a.shop_id = p_shop_id
-      and a.window_days = p_window_days
-      and a.product_id = any (coalesce(p_product_ids, '{}'))
-      and a.other_product_id <> all (coalesce(p_product_ids, '{}'))
+    where a.other_product_id <> all (coalesce(p_product_ids, '{}'))
       and private.product_is_recommendable(p)
     group by a.other_product_id
     having sum(ln(a.score)) > 0
