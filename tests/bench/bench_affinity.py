@@ -275,6 +275,20 @@ def _http_latencies(data: BenchShop) -> list[list[object]]:
             [f"/api/data/frequently-bought-with?shop={shop}&product={p}&limit=10" for p in most_ruled],
         ),
         (
+            "GET /api/data/recommend-for-cart (carts of 3 products spread by id)",
+            SIMPLE_MS,
+            [
+                f"/api/data/recommend-for-cart?shop={shop}&products={a}&products={b}&products={c}"
+                for a, b, c in zip(spread, spread[67:] + spread[:67], spread[133:] + spread[:133], strict=True)
+            ],
+        ),
+        (
+            "GET /api/data/product-affinity (page 1, 100 rules; one product's rules)",
+            AGGREGATION_MS,
+            [f"/api/data/product-affinity?shop={shop}&limit=100"]
+            + [f"/api/data/product-affinity?shop={shop}&product_id={p}" for p in spread],
+        ),
+        (
             "GET /api/data/baseline-for (one page, ctr)",
             AGGREGATION_MS,
             [f"/api/data/baseline-for?shop={shop}&page={p}&metric=ctr" for p in pages],
