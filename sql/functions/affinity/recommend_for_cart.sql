@@ -36,9 +36,10 @@ begin
            max(a.lift)
     from (select distinct c.product_id from unnest(coalesce(p_product_ids, '{}')) c (product_id)) c
     cross join lateral private.affinity_rules_of_product(p_shop_id, p_window_days, c.product_id) a
-    join public.products p on p.shop_id = a.shop_id and p.id = a.other_product_id
     where a.other_product_id <> all (coalesce(p_product_ids, '{}'))
-      and private.product_is_recommendable(p)
+      and exists (select 1 from public.products p
+                  where p.shop_id = p_shop_id and p.id = a.other_product_id and private.product_is_recommendable(p)
+                  offset 0)  -- a lookup per candidate, not a scan of every product
     group by a.other_product_id
     having sum(ln(a.score)) > 0
     order by 2 desc, 5 desc, 1
