@@ -336,15 +336,24 @@ def test_frequently_bought_with_serves_eligible_products_strongest_first(
     assert excluded == [(3,)]
 
 
-def test_frequently_bought_with_is_the_views_rules_for_the_product(db: psycopg.Connection) -> None:
-    # Given a shop with random baskets over 12 products, one of them sold out, and a member
-    shop = _Shop(db, random.Random(21))
+def _random_served_shop(
+    conn: psycopg.Connection, seed: int, sold_out: int | None = None
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """A refreshed shop of 30 days of random baskets over 12 products (min count 2), and a member."""
+    shop = _Shop(conn, random.Random(seed))
     for offset in range(30):
         shop.new_orders(AS_OF - timedelta(days=offset), 12)
-    db.execute("update public.products set inventory = 0 where shop_id = %s and id = 5", (shop.id,))
-    _refresh(db, shop.id, min_count=2)
-    member = make_user(db)
-    add_member(db, shop.id, member)
+    if sold_out is not None:
+        conn.execute("update public.products set inventory = 0 where shop_id = %s and id = %s", (shop.id, sold_out))
+    _refresh(conn, shop.id, min_count=2)
+    member = make_user(conn)
+    add_member(conn, shop.id, member)
+    return shop.id, member
+
+
+def test_frequently_bought_with_is_the_views_rules_for_the_product(db: psycopg.Connection) -> None:
+    # Given a shop with random baskets over 12 products, one of them sold out, and a member
+    shop, member = _random_served_shop(db, 21, sold_out=5)
 
     # When the member asks for each product's partners (with and without exclusions)
     # Then they are the view's eligible rules for that product, every column, best score first
@@ -358,7 +367,7 @@ def test_frequently_bought_with_is_the_views_rules_for_the_product(db: psycopg.C
     with acting_as(db, "authenticated", member):
         for product in range(1, 14):  # 13 has no orders: no rules
             for exclude, limit in (([], 100), ([3, 7], 4)):
-                params = {"s": shop.id, "p": product, "x": exclude, "n": limit}
+                params = {"s": shop, "p": product, "x": exclude, "n": limit}
                 rows = _call(
                     db,
                     "select * from public.frequently_bought_with(p_shop_id => %(s)s, p_product_id => %(p)s,"
@@ -418,13 +427,7 @@ def test_recommend_for_cart_combines_the_cart_and_leaves_it_out(db: psycopg.Conn
 
 def test_recommend_for_cart_combines_the_views_rules(db: psycopg.Connection) -> None:
     # Given a shop with random baskets over 12 products, one of them sold out, and a member
-    shop = _Shop(db, random.Random(23))
-    for offset in range(30):
-        shop.new_orders(AS_OF - timedelta(days=offset), 12)
-    db.execute("update public.products set inventory = 0 where shop_id = %s and id = 4", (shop.id,))
-    _refresh(db, shop.id, min_count=2)
-    member = make_user(db)
-    add_member(db, shop.id, member)
+    shop, member = _random_served_shop(db, 23, sold_out=4)
 
     # When the member asks for carts of one to four products (one repeated, one never sold)
     # Then each answer combines the view's eligible rules of the cart's products
@@ -438,7 +441,7 @@ def test_recommend_for_cart_combines_the_views_rules(db: psycopg.Connection) -> 
     answered = 0
     with acting_as(db, "authenticated", member):
         for cart in ([1], [2, 5], [3, 3, 7], [1, 6, 8, 13], [5, 9, 10, 11]):
-            params = {"s": shop.id, "c": cart}
+            params = {"s": shop, "c": cart}
             rows = _call(
                 db,
                 "select * from public.recommend_for_cart(p_shop_id => %(s)s, p_product_ids => %(c)s, p_limit => 100)",
@@ -495,12 +498,7 @@ def test_list_product_affinity_pages_through_every_rule_once(db: psycopg.Connect
 
 def test_list_product_affinity_is_the_views_rules_in_any_page_size(db: psycopg.Connection) -> None:
     # Given a shop with random baskets over 12 products and a member
-    shop = _Shop(db, random.Random(22))
-    for offset in range(30):
-        shop.new_orders(AS_OF - timedelta(days=offset), 12)
-    _refresh(db, shop.id, min_count=2)
-    member = make_user(db)
-    add_member(db, shop.id, member)
+    shop, member = _random_served_shop(db, 22)
 
     # When the member pages through every rule, or one product's, in pages of any size
     # Then the pages hold the view's rows, every column, each once, in (product, other product) order
@@ -509,11 +507,11 @@ def test_list_product_affinity_is_the_views_rules_in_any_page_size(db: psycopg.C
             "select * from public.product_affinity where shop_id = %(s)s"
             " and (%(p)s::bigint is null or product_id = %(p)s) order by 3, 4"
         )
-        everything = _call(db, view, {"s": shop.id, "p": None})
+        everything = _call(db, view, {"s": shop, "p": None})
         assert len(everything) > 40
         for limit in (1, 5, 11, 1000):
-            assert _pages(db, shop.id, limit) == everything, limit
-        assert _pages(db, shop.id, 4, product=3) == _call(db, view, {"s": shop.id, "p": 3})
+            assert _pages(db, shop, limit) == everything, limit
+        assert _pages(db, shop, 4, product=3) == _call(db, view, {"s": shop, "p": 3})
 
 
 @pytest.mark.parametrize(
