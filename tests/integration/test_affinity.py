@@ -336,6 +336,15 @@ def test_frequently_bought_with_serves_eligible_products_strongest_first(
     assert excluded == [(3,)]
 
 
+# what frequently_bought_with must return, straight from the view
+FREQUENTLY_BOUGHT_WITH_FROM_THE_VIEW = (
+    "select a.* from public.product_affinity a join public.products p on p.shop_id = a.shop_id"
+    " and p.id = a.other_product_id where a.shop_id = %(s)s and a.window_days = 365 and a.product_id = %(p)s"
+    " and a.other_product_id <> all (%(x)s) and private.product_is_recommendable(p)"
+    " order by a.score desc, a.confidence desc, a.other_product_id limit %(n)s"
+)
+
+
 def _random_served_shop(
     conn: psycopg.Connection, seed: int, sold_out: int | None = None
 ) -> tuple[uuid.UUID, uuid.UUID]:
@@ -357,12 +366,6 @@ def test_frequently_bought_with_is_the_views_rules_for_the_product(db: psycopg.C
 
     # When the member asks for each product's partners (with and without exclusions)
     # Then they are the view's eligible rules for that product, every column, best score first
-    view = (
-        "select a.* from public.product_affinity a join public.products p on p.shop_id = a.shop_id"
-        " and p.id = a.other_product_id where a.shop_id = %(s)s and a.window_days = 365 and a.product_id = %(p)s"
-        " and a.other_product_id <> all (%(x)s) and private.product_is_recommendable(p)"
-        " order by a.score desc, a.confidence desc, a.other_product_id limit %(n)s"
-    )
     served = 0
     with acting_as(db, "authenticated", member):
         for product in range(1, 14):  # 13 has no orders: no rules
@@ -374,7 +377,7 @@ def test_frequently_bought_with_is_the_views_rules_for_the_product(db: psycopg.C
                     " p_limit => %(n)s, p_exclude => %(x)s)",
                     params,
                 )
-                assert rows == _call(db, view, params), (product, exclude)
+                assert rows == _call(db, FREQUENTLY_BOUGHT_WITH_FROM_THE_VIEW, params), (product, exclude)
                 assert all(r[3] not in exclude and r[3] != 5 for r in rows)
                 served += len(rows)
     assert served > 50
@@ -393,21 +396,14 @@ def test_frequently_bought_with_a_product_with_thousands_of_partners(db: psycopg
 
     # When a member asks for its partners; Then they are the view's rows (the hashed path, > 2,000 partners)
     with acting_as(db, "authenticated", member):
-        params = {"s": shop, "x": [2, 9], "n": 100}
+        params = {"s": shop, "p": 1, "x": [2, 9], "n": 100}
         rows = _call(
             db,
             "select * from public.frequently_bought_with(p_shop_id => %(s)s, p_product_id => 1, p_limit => %(n)s,"
             " p_exclude => %(x)s)",
             params,
         )
-        expected = _call(
-            db,
-            "select a.* from public.product_affinity a join public.products p on p.shop_id = a.shop_id"
-            " and p.id = a.other_product_id where a.shop_id = %(s)s and a.window_days = 365 and a.product_id = 1"
-            " and a.other_product_id <> all (%(x)s) and private.product_is_recommendable(p)"
-            " order by a.score desc, a.confidence desc, a.other_product_id limit %(n)s",
-            params,
-        )
+        expected = _call(db, FREQUENTLY_BOUGHT_WITH_FROM_THE_VIEW, params)
     assert len(rows) == 100 and rows == expected
     assert all(r[3] % 97 != 0 and r[3] not in (2, 9) for r in rows)
 
