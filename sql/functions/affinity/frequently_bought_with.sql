@@ -4,7 +4,7 @@
 -- The rows of public.product_affinity for the product (tests hold them equal). Up to 2,000
 -- partners their counts and eligibility are looked up by key (private.affinity_rules_of_product,
 -- a cached plan, ~2 µs a partner); more are hashed by a query planned for this product (EXECUTE:
--- ~1 ms of planning and a scan of every product, cheaper beyond that; the column statistics
+-- ~2 ms of planning and a scan of every product, cheaper beyond that; the column statistics
 -- know how many partners the most bought products have). sql/README.md has the figures.
 -- Reads as the caller (RLS applies). Callable by authenticated and service_role.
 -- Errors: 42501 not a member of the shop, OD003 p_limit outside 1..100.
