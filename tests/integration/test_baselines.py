@@ -16,20 +16,25 @@ from opsdata import cli
 from opsdata.core.db import connect
 from support import acting_as, add_member, make_shop, make_user
 
-TODAY = datetime.now(UTC).date()
 COLUMNS = (
     "page, metric, source, window_start, window_end, days_in_window, days_observed, window_value,"
     " mean, stddev, median, p25, p75, dow_profile"
 )
 
 
-def _load(conn: psycopg.Connection, shop: uuid.UUID, seed: int = 1) -> dict:
+def _today(conn: psycopg.Connection) -> date:
+    """The day baselines count back from: now() is the transaction's start, so a test that runs
+    across midnight still agrees with the SQL (the shops here are on UTC)."""
+    return conn.execute("select (now() at time zone 'UTC')::date").fetchone()[0]
+
+
+def _load(conn: psycopg.Connection, shop: uuid.UUID, today: date, seed: int = 1) -> dict:
     """Two pages over 120 days (GSC as URLs, GA as paths), with gaps; GSC final up to today - 3."""
     rng = random.Random(seed)
     gsc, ga = {}, {}
     for page, share in (("/products/mug", 0.9), ("/blog/tea", 0.3)):
         for back in range(1, 121):
-            day = TODAY - timedelta(days=back)
+            day = today - timedelta(days=back)
             if rng.random() < share:
                 impressions = rng.randint(1, 400)
                 gsc[(page, day)] = (rng.randint(0, impressions // 4), impressions, round(rng.uniform(1, 30), 3))
@@ -42,7 +47,7 @@ def _load(conn: psycopg.Connection, shop: uuid.UUID, seed: int = 1) -> dict:
             "insert into public.gsc_page_daily (shop_id, date, page, clicks, impressions, ctr, position, is_final)"
             " values (%s, %s, %s, %s, %s, %s, %s, %s)",
             [
-                (shop, day, f"https://shop.example{page}", c, i, c / i, p, day <= TODAY - timedelta(days=3))
+                (shop, day, f"https://shop.example{page}", c, i, c / i, p, day <= today - timedelta(days=3))
                 for (page, day), (c, i, p) in gsc.items()
             ],
         )
@@ -133,8 +138,8 @@ def _assert_matches(actual: dict, expected: dict) -> None:
 
 @pytest.fixture
 def shop_with_traffic(db: psycopg.Connection) -> dict:
-    shop = make_shop(db)
-    return {"shop": shop, "data": _load(db, shop)}
+    shop, today = make_shop(db), _today(db)
+    return {"shop": shop, "today": today, "data": _load(db, shop, today)}
 
 
 METRICS = ["clicks", "impressions", "ctr", "position", "sessions", "conversion_rate", "revenue"]
@@ -147,14 +152,16 @@ def test_baseline_for_equals_the_obvious_computation(
     db: psycopg.Connection, shop_with_traffic: dict, page: str, metric: str
 ) -> None:
     # Search Console's window ends at its newest final day; GA4's two days before today
-    last = TODAY - timedelta(days=3 if metric in ("clicks", "impressions", "ctr", "position") else 2)
+    last = shop_with_traffic["today"] - timedelta(
+        days=3 if metric in ("clicks", "impressions", "ctr", "position") else 2
+    )
     actual = _baseline_for(db, shop_with_traffic["shop"], page, metric)
     _assert_matches(actual, _expected(shop_with_traffic["data"], page, metric, last, 90))
 
 
 def test_ctr_is_clicks_over_impressions_not_a_mean_of_daily_ratios(db: psycopg.Connection) -> None:
-    shop = make_shop(db)
-    days = [TODAY - timedelta(days=10), TODAY - timedelta(days=9)]
+    shop, today = make_shop(db), _today(db)
+    days = [today - timedelta(days=10), today - timedelta(days=9)]
     for day, clicks, impressions in ((days[0], 1, 10), (days[1], 50, 100)):
         db.execute(
             "insert into public.gsc_page_daily (shop_id, date, page, clicks, impressions, ctr, position, is_final)"
@@ -182,7 +189,7 @@ def test_a_member_gets_the_same_baselines_and_urls_of_one_path_are_summed(
     db.execute(
         "insert into public.gsc_page_daily (shop_id, date, page, clicks, impressions, ctr, position, is_final)"
         " values (%s, %s, 'https://m.shop.example/products/mug?ref=mail#top', 7, 70, 0.1, 2.5, true)",
-        (shop, TODAY - timedelta(days=5)),
+        (shop, shop_with_traffic["today"] - timedelta(days=5)),
     )
     member = make_user(db)
     add_member(db, shop, member)
@@ -199,7 +206,7 @@ def test_stored_baselines_are_what_baseline_for_computes(db: psycopg.Connection,
     shop = shop_with_traffic["shop"]
     summary = db.execute("select private.refresh_baselines(%s)", (shop,)).fetchone()[0]
     assert summary["baselines"] == 3 * 9
-    assert summary["windows"]["gsc"]["window_end"] == str(TODAY - timedelta(days=3))
+    assert summary["windows"]["gsc"]["window_end"] == str(shop_with_traffic["today"] - timedelta(days=3))
     stored = db.execute(
         f"select {COLUMNS} from public.baseline_metrics where shop_id = %s order by page, metric", (shop,)
     ).fetchall()
@@ -219,7 +226,7 @@ def test_stored_baselines_are_what_baseline_for_computes(db: psycopg.Connection,
 
 
 def test_a_baseline_as_it_stood_before_an_action(db: psycopg.Connection, shop_with_traffic: dict) -> None:
-    action_day = TODAY - timedelta(days=30)
+    action_day = shop_with_traffic["today"] - timedelta(days=30)
     before = _baseline_for(db, shop_with_traffic["shop"], "/products/mug", "sessions", as_of=action_day, days=28)
     _assert_matches(before, _expected(shop_with_traffic["data"], "/products/mug", "sessions", action_day, 28))
 
@@ -266,7 +273,7 @@ def test_baselines_are_for_members_only_and_arguments_are_checked(
 def test_opsdata_baselines_backfill(use_database: str) -> None:
     with connect(use_database) as conn:
         shop = make_shop(conn, "tea.myshopify.com")
-        _load(conn, shop)
+        _load(conn, shop, datetime.now(UTC).date())
     result = CliRunner().invoke(cli.main, ["baselines", "backfill", "--shop", "tea.myshopify.com", "--days", "30"])
     assert result.exit_code == 0, result.output
     assert "27 baselines stored for tea.myshopify.com" in result.output

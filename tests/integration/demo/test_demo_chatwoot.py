@@ -36,7 +36,7 @@ def number(text: str) -> int:
 
 
 def chatwoot_section(output: str) -> str:
-    return output.split("support history:", 1)[1].split("data reliability", 1)[0]
+    return output.split("support history:", 1)[1].split("product affinity", 1)[0]
 
 
 def database_state(url: str) -> dict[str, list[tuple]]:
