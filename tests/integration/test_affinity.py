@@ -61,6 +61,31 @@ def _of_baskets(
     ).fetchall()
 
 
+def _stored_pair_totals(conn: psycopg.Connection, shop: uuid.UUID, window_days: int) -> list[tuple]:
+    """Every stored pair total (either orientation), and that no product total is 0 or less."""
+    assert (
+        conn.execute(
+            "select count(*) from private.affinity_product_totals where shop_id = %s and window_days = %s"
+            " and n_orders <= 0",
+            (shop, window_days),
+        ).fetchone()[0]
+        == 0
+    ), "a product total of 0 is kept"
+    return conn.execute(
+        "select least(product_id, other_product_id), greatest(product_id, other_product_id), n_together"
+        " from private.affinity_pair_totals where shop_id = %s and window_days = %s order by 1, 2",
+        (shop, window_days),
+    ).fetchall()
+
+
+def _recomputed_pair_totals(conn: psycopg.Connection, shop: uuid.UUID, window_days: int, as_of: date) -> list[tuple]:
+    return conn.execute(
+        "select product_id, other_product_id, n_together from private.affinity_rules_full(%s, %s, 1, %s)"
+        " where product_id < other_product_id order by 1, 2",
+        (shop, window_days, as_of),
+    ).fetchall()
+
+
 def _random_baskets(rng: random.Random, n_orders: int, n_products: int, always: int | None = None) -> list[list[int]]:
     """Zipf-ish popularity, 40% single-item orders, some duplicate lines, one planted pair."""
     weights = [1 / (rank + 1) ** 1.1 for rank in range(n_products)]
@@ -224,6 +249,9 @@ def test_incremental_refresh_equals_a_full_recompute_after_random_changes(db: ps
             expected = _recomputed(db, shop.id, window, 2, as_of)
             assert _served(db, shop.id, window) == expected, (as_of, window)
             assert _of_baskets(db, shop.id, window, 2, as_of) == expected, ("from the stored baskets", as_of, window)
+            # the totals below the minimum count too: a pair gone from the window leaves no 0 behind
+            totals = _stored_pair_totals(db, shop.id, window)
+            assert totals == _recomputed_pair_totals(db, shop.id, window, as_of), ("stored totals", as_of, window)
     assert len(_served(db, shop.id, 30)) > 20
 
     # And a forced full refresh leaves the same result
