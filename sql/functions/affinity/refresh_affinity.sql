@@ -296,6 +296,17 @@ begin
       'first_day', v_w.first_day, 'last_day', v_w.last_day, 'n_orders', v_w.n_orders);
   end loop;
 
+  -- A full refresh replaced the shop's state wholesale: statistics from before it describe other
+  -- rows (a new shop or window: "one row"), and a planner that believes them reads the whole
+  -- product_affinity view of a new window by nested loops (over 20 s at 500k orders; 0.2 s after
+  -- ANALYZE, which costs ~0.1 s). Only the tables' owner may analyze them (pg_cron runs the job
+  -- as that owner); anyone else leaves it to autovacuum.
+  if v_full and pg_has_role((select c.relowner from pg_catalog.pg_class c
+                             where c.oid = 'private.affinity_pair_totals'::regclass), 'USAGE') then
+    analyze private.affinity_pair_totals, private.affinity_product_totals, private.affinity_baskets,
+            private.affinity_products;
+  end if;
+
   -- days no window reaches any more
   delete from private.affinity_baskets b where b.shop_id = p_shop_id and b.day < v_min_first;
   delete from private.affinity_day_orders o where o.shop_id = p_shop_id and o.day < v_min_first;
