@@ -303,6 +303,29 @@ def test_refresh_records_a_sync_run(db: psycopg.Connection) -> None:
     assert (status, source, details["mode"], details["as_of"]) == ("succeeded", "affinity", "full", "2026-11-01")
 
 
+def _window_days_statistics(conn: psycopg.Connection) -> list[int]:
+    row = conn.execute(
+        "select most_common_vals::text::int[] from pg_stats"
+        " where schemaname = 'private' and tablename = 'affinity_pair_totals' and attname = 'window_days'"
+    ).fetchone()
+    return row[0] if row else []
+
+
+def test_a_full_refresh_leaves_statistics_that_know_its_rows(db: psycopg.Connection) -> None:
+    # Without them the planner takes a new window for one row and reads its rules by nested loops
+    shop = _Shop(db, random.Random(8))
+    for back in range(10):
+        shop.new_orders(AS_OF - timedelta(days=back), 12)
+    assert 17 not in _window_days_statistics(db)
+    _refresh(db, shop.id, window_days=17, min_count=1)
+    assert 17 in _window_days_statistics(db)
+    # a caller that does not own the tables (the service role) refreshes all the same, leaving it to autovacuum
+    db.execute("set local role service_role")
+    assert _refresh(db, shop.id, window_days=23, min_count=1, full=True)["mode"] == "full"
+    db.execute("reset role")
+    assert 23 not in _window_days_statistics(db)
+
+
 def test_changing_the_shop_timezone_recuts_the_days(db: psycopg.Connection) -> None:
     shop = _Shop(db, random.Random(7))
     add_orders(db, shop.id, [(900, datetime(2026, 10, 31, 23, 30, tzinfo=UTC), [1, 2])])
