@@ -299,8 +299,9 @@ begin
   -- A full refresh replaced the shop's state wholesale: statistics from before it describe other
   -- rows (a new shop or window: "one row"), and a planner that believes them reads the whole
   -- product_affinity view of a new window by nested loops (over 20 s at 500k orders; 0.2 s after
-  -- ANALYZE, which costs ~0.1 s). Only the tables' owner may analyze them (pg_cron runs the job
-  -- as that owner); anyone else leaves it to autovacuum.
+  -- ANALYZE, which costs ~0.1 s; its lock, held to commit, blocks only VACUUM and other ANALYZEs,
+  -- not reads or writes). Only the tables' owner may analyze them (pg_cron runs the job as that
+  -- owner); anyone else leaves it to autovacuum.
   if v_full and pg_has_role((select c.relowner from pg_catalog.pg_class c
                              where c.oid = 'private.affinity_pair_totals'::regclass), 'USAGE') then
     analyze private.affinity_pair_totals, private.affinity_product_totals, private.affinity_baskets,
